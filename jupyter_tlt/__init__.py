@@ -1,0 +1,10 @@
+"""jupyter-tlt: the transfer-learning toolkit for intelligent video analytics, inside JupyterLab.
+
+Importing the package is cheap: TensorFlow is imported only by the steps that need it.
+"""
+
+from .errors import DataError, OutputError, SpecError, TltError
+
+__version__ = "0.1.0"
+
+__all__ = ["TltError", "SpecError", "DataError", "OutputError", "__version__"]

@@ -1,0 +1,22 @@
+"""Errors a user can cause. Each carries one sentence: what went wrong, where, and how to fix it.
+
+The CLI prints the message and exits with code 2; the magics print it without a traceback.
+"""
+
+
+class TltError(Exception):
+    """Base class of every user-caused error in jupyter-tlt."""
+
+    exit_code = 2
+
+
+class SpecError(TltError):
+    """A spec file, string or dict is malformed: names file:line and field."""
+
+
+class DataError(TltError):
+    """A dataset file (label, image, record) is malformed or missing: names the file and line."""
+
+
+class OutputError(TltError):
+    """An output path exists, is not writable, or cannot be created."""
