@@ -25,9 +25,12 @@ bench: install
 	$(PY) bench/input_pipeline.py
 
 # Regenerate jupyter_tlt/spec/protos/*_pb2.py after editing a .proto (generated code is committed).
-protos: install
-	$(PY) -m pip install -q '.[dev]'
-	$(PY) -m jupyter_tlt.spec.build_protos
+# protoc comes from grpcio-tools 1.74 (protobuf 6.31.1-level code) in a throwaway venv, so the
+# generated code stays importable by every protobuf runtime the package accepts.
+protos:
+	test -x build/protoc-venv/bin/python || $(PYTHON) -m venv build/protoc-venv
+	build/protoc-venv/bin/pip install -q 'grpcio-tools==1.74.0'
+	build/protoc-venv/bin/python jupyter_tlt/spec/build_protos.py
 
 clean:
 	rm -rf demo .pytest_cache build dist *.egg-info
