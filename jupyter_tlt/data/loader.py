@@ -1,0 +1,143 @@
+"""tf.data input pipeline over the TFRecords written by `dataset-convert`.
+
+Example:
+    >>> ds = detection_dataset("data/tfrecords/kitti-fold-*", output_size=(160, 256),
+    ...                        class_names=["car", "pedestrian"], batch_size=16)
+    >>> images, labels = next(iter(ds))   # images: (16, 160, 256, 3) float32 in [0, 1]
+
+Each element is `(images, labels)`; `labels` holds per-object tensors padded with class -1:
+`boxes` (B, N, 4) x1,y1,x2,y2 in model-input pixels, `classes` (B, N), `truncation`, `occlusion`,
+plus `frame_id` and `scale` (model-input pixels per original pixel, to map detections back).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+from typing import Mapping, Sequence
+
+from ..errors import DataError
+from ..tf_import import tensorflow
+from . import augment, tfrecord
+from .augment import Augmentation
+
+JPEG_RATIOS = (1, 2, 4, 8)  # JPEG decoders scale down by these factors in the DCT domain, for free
+
+
+def record_files(patterns: str | Sequence[str], folds: Sequence[int] | None = None) -> list[str]:
+    """Expand glob patterns to shard files, optionally keeping only the given folds."""
+    patterns = [patterns] if isinstance(patterns, (str, os.PathLike)) else list(patterns)
+    files = sorted({f for p in patterns for f in glob.glob(str(p)) if not _is_temporary(f)})
+    if folds is not None:
+        wanted = {int(f) for f in folds}
+        files = [f for f in files if _fold_of(f) in wanted]
+    if not files:
+        raise DataError(f"{', '.join(map(str, patterns))}: no TFRecord files match"
+                        + (f" for folds {sorted(folds)}" if folds is not None else "")
+                        + "; run `tlt dataset-convert` first or fix dataset_config.data_sources.")
+    return files
+
+
+def _is_temporary(path: str) -> bool:
+    return os.path.basename(path).startswith(".tmp-")
+
+
+def _fold_of(path: str) -> int | None:
+    m = re.search(r"-fold-(\d+)-of-\d+", os.path.basename(path))
+    return int(m.group(1)) if m else None
+
+
+def detection_dataset(tfrecords: str | Sequence[str], *, output_size: tuple[int, int],
+                      class_names: Sequence[str], class_mapping: Mapping[str, str] | None = None,
+                      batch_size: int = 16, training: bool = True,
+                      augmentation: Augmentation = Augmentation(), seed: int = 42,
+                      folds: Sequence[int] | None = None, shuffle_buffer: int = 256,
+                      repeat: bool = False, drop_remainder: bool | None = None):
+    """Decode, resize (keeping the aspect ratio, padding right and bottom), augment and batch.
+
+    `class_mapping` maps (lower-cased) data classes to entries of `class_names`; objects of other
+    classes are dropped. Deterministic for a given `seed`; augmentation only when `training`.
+    """
+    tf = tensorflow()
+    out_h, out_w = (int(v) for v in output_size)
+    files = record_files(tfrecords, folds)
+    mapping = {k.lower(): v for k, v in (class_mapping or {n: n for n in class_names}).items()}
+    index_of = {name: i for i, name in enumerate(class_names)}
+    keys = sorted(mapping)
+    table = tf.lookup.StaticHashTable(
+        tf.lookup.KeyValueTensorInitializer(
+            tf.constant(keys or [""], tf.string),
+            tf.constant([index_of.get(mapping[k], -1) for k in keys] or [-1], tf.int32)),
+        default_value=-1)
+    features = tfrecord.parse_features()
+    max_scale = max(augmentation.zoom_max, 1.0) if training else 1.0
+
+    @tf.autograph.experimental.do_not_convert
+    def parse(index, record):
+        ex = tf.io.parse_single_example(record, features)
+        dense = {k: tf.sparse.to_dense(v) if isinstance(v, tf.SparseTensor) else v for k, v in ex.items()}
+        seed_pair = tf.stack([tf.cast(seed, tf.int64), index])
+        height, width = dense[tfrecord.FRAME_HEIGHT], dense[tfrecord.FRAME_WIDTH]
+        scale = augment.letterbox_scale(height, width, out_h, out_w)
+        image = _decode(dense[tfrecord.FRAME_ENCODED], scale * max_scale)
+        src_sx = tf.cast(tf.shape(image)[1], tf.float32) / tf.cast(width, tf.float32)
+        src_sy = tf.cast(tf.shape(image)[0], tf.float32) / tf.cast(height, tf.float32)
+        s, tx, ty, flip = augment.sample_affine(seed_pair, scale, out_h, out_w, augmentation, training)
+        image = augment.warp_image(image, src_sx, src_sy, s, tx, ty, flip, out_h, out_w)
+        if training and augmentation.color:
+            matrix, bias = augment.color_matrix(seed_pair + 7, augmentation)
+            image = augment.apply_color(image, matrix, bias, input_scale=1.0 / 255.0)
+        else:
+            image = tf.cast(image, tf.float32) / 255.0
+        boxes = tf.stack([dense[k] for k in (tfrecord.X1, tfrecord.Y1, tfrecord.X2, tfrecord.Y2)], axis=-1)
+        boxes = augment.warp_boxes(tf.reshape(boxes, [-1, 4]), s, tx, ty, flip, out_h, out_w)
+        classes = table.lookup(dense[tfrecord.OBJECT_CLASS])
+        keep = ((classes >= 0)
+                & (boxes[:, 2] - boxes[:, 0] >= augmentation.min_bbox_width)
+                & (boxes[:, 3] - boxes[:, 1] >= augmentation.min_bbox_height))
+        labels = {
+            "boxes": tf.boolean_mask(boxes, keep),
+            "classes": tf.boolean_mask(classes, keep),
+            "truncation": tf.boolean_mask(dense[tfrecord.TRUNCATION], keep),
+            "occlusion": tf.cast(tf.boolean_mask(dense[tfrecord.OCCLUSION], keep), tf.int32),
+            "frame_id": dense[tfrecord.FRAME_ID],
+            "scale": s,
+        }
+        image.set_shape([out_h, out_w, 3])
+        return image, labels
+
+    ds = tf.data.Dataset.from_tensor_slices(files)
+    if training:
+        ds = ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
+    # training interleaves shards for variety; evaluation reads them in order, frame by frame
+    ds = ds.interleave(tf.data.TFRecordDataset, cycle_length=min(4, len(files)) if training else 1,
+                       num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    if training:
+        ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        ds = ds.repeat()
+    ds = ds.enumerate().map(parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    pads = {"boxes": 0.0, "classes": -1, "truncation": 0.0, "occlusion": -1, "frame_id": "",
+            "scale": 0.0}
+    ds = ds.padded_batch(batch_size, padding_values=(0.0, pads),
+                         drop_remainder=training if drop_remainder is None else drop_remainder)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def _decode(encoded, needed_scale):
+    """Decode to uint8 RGB. JPEGs are decoded at the smallest 1/r size that still has at least
+    `needed_scale` of the full resolution, which makes small model inputs much cheaper."""
+    tf = tensorflow()
+    inverse = 1.0 / tf.maximum(tf.cast(needed_scale, tf.float32), 1e-6)
+    ratio_index = tf.reduce_sum(tf.cast(tf.constant(JPEG_RATIOS[1:], tf.float32) <= inverse, tf.int32))
+
+    def jpeg(ratio):
+        return lambda: tf.io.decode_jpeg(encoded, channels=3, ratio=ratio)
+
+    def other():
+        image = tf.io.decode_image(encoded, channels=3, dtype=tf.uint8, expand_animations=False)
+        return tf.ensure_shape(image, [None, None, 3])
+
+    branch = tf.where(tf.io.is_jpeg(encoded), ratio_index, len(JPEG_RATIOS))
+    return tf.switch_case(branch, [jpeg(r) for r in JPEG_RATIOS] + [other])
