@@ -1,0 +1,47 @@
+"""The `tlt` command line: `tlt <step> [flags]`, plus the seed's hyphenated `tlt-<step>` commands.
+
+User errors print one line and exit with code 2; no traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Sequence
+
+from . import commands
+from .errors import TltError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `tlt`."""
+    return _main(lambda: commands.run(sys.argv[1:] if argv is None else argv))
+
+
+def _alias(step: str):
+    def entry(argv: Sequence[str] | None = None) -> int:
+        parser = commands.step_parser(step)
+        return _main(lambda: commands.run(sys.argv[1:] if argv is None else argv, parser))
+
+    entry.__doc__ = f"Entry point of `tlt-{step}`."
+    return entry
+
+
+dataset_convert_main = _alias("dataset-convert")
+
+
+def _main(call) -> int:
+    try:
+        result = call()
+    except TltError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    if result is not None:
+        print(result)
+    return 0 if getattr(result, "ok", True) else 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
