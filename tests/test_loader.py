@@ -120,3 +120,32 @@ def test_deterministic_for_a_seed(records):
 def test_no_records_is_a_clear_error(tmp_path):
     with pytest.raises(DataError, match="dataset-convert"):
         record_files(str(tmp_path / "missing-*"))
+
+
+def test_pipeline_from_an_experiment_spec(records):
+    from jupyter_tlt.data.loader import detection_dataset_from_spec
+    from jupyter_tlt.spec import load_experiment_spec
+
+    _, pattern = records
+    spec = load_experiment_spec(f"""
+random_seed: 7
+dataset_config {{
+  data_sources {{ tfrecords_path: "{pattern}" }}
+  target_class_mapping {{ key: "car" value: "car" }}
+  target_class_mapping {{ key: "pedestrian" value: "person" }}
+  validation_fold: 0
+}}
+augmentation_config {{
+  preprocessing {{ output_image_width: 64 output_image_height: 32 min_bbox_width: 2 min_bbox_height: 2 }}
+  spatial_augmentation {{ hflip_probability: 0.5 zoom_min: 0.9 zoom_max: 1.1 }}
+  color_augmentation {{ hue_rotation_max: 25.0 }}
+}}
+model_config {{ arch: "resnet" num_layers: 18 }}
+training_config {{ batch_size_per_gpu: 2 }}
+""")
+    train = detection_dataset_from_spec(spec, training=True)
+    images, labels = next(iter(train))
+    assert images.shape == (2, 32, 64, 3)
+    assert set(labels["classes"].numpy().ravel()) <= {-1, 0, 1}   # car -> 0, person -> 1 (sorted)
+    val = detection_dataset_from_spec(spec, training=False)
+    assert list(val) == []  # val_split 0 left the validation fold (0) empty

@@ -71,7 +71,7 @@ def detection_dataset(tfrecords: str | Sequence[str], *, output_size: tuple[int,
             tf.constant([index_of.get(mapping[k], -1) for k in keys] or [-1], tf.int32)),
         default_value=-1)
     features = tfrecord.parse_features()
-    max_scale = max(augmentation.zoom_max, 1.0) if training else 1.0
+    color = training and augmentation.color
 
     @tf.autograph.experimental.do_not_convert
     def parse(index, record):
@@ -79,19 +79,13 @@ def detection_dataset(tfrecords: str | Sequence[str], *, output_size: tuple[int,
         dense = {k: tf.sparse.to_dense(v) if isinstance(v, tf.SparseTensor) else v for k, v in ex.items()}
         seed_pair = tf.stack([tf.cast(seed, tf.int64), index])
         height, width = dense[tfrecord.FRAME_HEIGHT], dense[tfrecord.FRAME_WIDTH]
-        scale = augment.letterbox_scale(height, width, out_h, out_w)
-        image = _decode(dense[tfrecord.FRAME_ENCODED], scale * max_scale)
-        src_sx = tf.cast(tf.shape(image)[1], tf.float32) / tf.cast(width, tf.float32)
-        src_sy = tf.cast(tf.shape(image)[0], tf.float32) / tf.cast(height, tf.float32)
-        s, tx, ty, flip = augment.sample_affine(seed_pair, scale, out_h, out_w, augmentation, training)
-        image = augment.warp_image(image, src_sx, src_sy, s, tx, ty, flip, out_h, out_w)
-        if training and augmentation.color:
-            matrix, bias = augment.color_matrix(seed_pair + 7, augmentation)
-            image = augment.apply_color(image, matrix, bias, input_scale=1.0 / 255.0)
-        else:
-            image = tf.cast(image, tf.float32) / 255.0
+        zoom, tx, ty, flip = augment.sample_affine(seed_pair, augmentation, training)
+        scale = augment.letterbox_scale(height, width, out_h, out_w) * zoom
+        image = _decode(dense[tfrecord.FRAME_ENCODED], scale)
+        image, sx, sy, tx, ty = augment.place_image(image, height, width, scale, tx, ty, flip, out_h, out_w)
+        image.set_shape([out_h, out_w, 3])
         boxes = tf.stack([dense[k] for k in (tfrecord.X1, tfrecord.Y1, tfrecord.X2, tfrecord.Y2)], axis=-1)
-        boxes = augment.warp_boxes(tf.reshape(boxes, [-1, 4]), s, tx, ty, flip, out_h, out_w)
+        boxes = augment.warp_boxes(tf.reshape(boxes, [-1, 4]), sx, sy, tx, ty, flip, out_h, out_w)
         classes = table.lookup(dense[tfrecord.OBJECT_CLASS])
         keep = ((classes >= 0)
                 & (boxes[:, 2] - boxes[:, 0] >= augmentation.min_bbox_width)
@@ -102,10 +96,19 @@ def detection_dataset(tfrecords: str | Sequence[str], *, output_size: tuple[int,
             "truncation": tf.boolean_mask(dense[tfrecord.TRUNCATION], keep),
             "occlusion": tf.cast(tf.boolean_mask(dense[tfrecord.OCCLUSION], keep), tf.int32),
             "frame_id": dense[tfrecord.FRAME_ID],
-            "scale": s,
+            "scale": sx,
         }
-        image.set_shape([out_h, out_w, 3])
-        return image, labels
+        if color:
+            matrix, bias = augment.color_matrix(seed_pair + 7, augmentation)
+        else:
+            matrix, bias = tf.eye(3), tf.zeros([3])
+        return image, labels, matrix, bias
+
+    @tf.autograph.experimental.do_not_convert
+    def finish(images, labels, matrices, biases):
+        if color:
+            return augment.apply_color(images, matrices, biases, input_scale=1.0 / 255.0), labels
+        return images * (1.0 / 255.0), labels
 
     ds = tf.data.Dataset.from_tensor_slices(files)
     if training:
@@ -120,9 +123,62 @@ def detection_dataset(tfrecords: str | Sequence[str], *, output_size: tuple[int,
     ds = ds.enumerate().map(parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     pads = {"boxes": 0.0, "classes": -1, "truncation": 0.0, "occlusion": -1, "frame_id": "",
             "scale": 0.0}
-    ds = ds.padded_batch(batch_size, padding_values=(0.0, pads),
+    ds = ds.padded_batch(batch_size, padding_values=(0.0, pads, 0.0, 0.0),
                          drop_remainder=training if drop_remainder is None else drop_remainder)
+    # per-pixel arithmetic runs once per batch, where its kernels use every core
+    ds = ds.map(finish, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def detection_dataset_from_spec(spec, *, training: bool, repeat: bool = False):
+    """The training or validation pipeline an experiment spec describes (TAO's `dataset_config`).
+
+    Training reads every fold of `data_sources` but `validation_fold`; validation reads that fold,
+    or `validation_data_source` when the spec names one.
+    """
+    from ..spec import views
+    from ..spec.defaults import value
+
+    dc = spec.dataset_config
+    sources = [s.tfrecords_path for s in dc.data_sources]
+    if not sources:
+        raise DataError("dataset_config.data_sources: the spec names no tfrecords_path; add "
+                        'data_sources { tfrecords_path: "<out>-fold-*" } pointing at dataset-convert output.')
+    folds = None
+    if dc.HasField("validation_data_source"):
+        if not training:
+            sources = [dc.validation_data_source.tfrecords_path]
+    else:
+        val_fold = value(dc, "validation_fold")
+        all_folds = {_fold_of(f) for f in record_files(sources)} - {None}
+        folds = sorted(all_folds - {val_fold}) if training else [val_fold]
+    _, height, width = views.input_shape(spec)
+    return detection_dataset(
+        sources, output_size=(height, width), class_names=class_names(spec),
+        class_mapping=views.class_mapping(spec) or None, batch_size=batch_size(spec),
+        training=training, augmentation=Augmentation.from_spec(spec),
+        seed=views.random_seed(spec), folds=folds, repeat=repeat)
+
+
+def class_names(spec) -> list[str]:
+    """The model's output classes in order: cost_function_config's target classes when given,
+    else the sorted targets of dataset_config.target_class_mapping."""
+    from ..spec import views
+
+    named = [t.name for t in spec.cost_function_config.target_classes]
+    targets = sorted(set(views.class_mapping(spec).values()))
+    if not named and not targets:
+        raise DataError("the spec names no classes; add dataset_config.target_class_mapping "
+                        '{ key: "car" value: "car" } blocks for the classes to learn.')
+    return named or targets
+
+
+def batch_size(spec) -> int:
+    from ..spec.defaults import value
+
+    if spec.HasField("training_config"):
+        return value(spec.training_config, "batch_size_per_gpu")
+    return value(spec.train_config, "batch_size_per_gpu")
 
 
 def _decode(encoded, needed_scale):
