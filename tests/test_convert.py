@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from jupyter_tlt import DataError, OutputError, SpecError
-from jupyter_tlt.data import tfrecord
+from jupyter_tlt.data import images, tfrecord
 from jupyter_tlt.data.convert import dataset_convert
+from jupyter_tlt.data.images import header_size, is_complete
+from jupyter_tlt.data.tfrecord_io import read_records as read_tfrecords
 from jupyter_tlt.tf_import import tensorflow
 from kitti_factory import conversion_spec, label_line, make_kitti
 
@@ -177,3 +184,96 @@ def test_feature_spec_parses_records(tmp_path):
     parsed = tf.io.parse_single_example(raw, tfrecord.parse_features())
     assert parsed["frame/id"].numpy() == b"000000"
     assert tf.sparse.to_dense(parsed["target/coordinates_x2"]).numpy().tolist() == [50.0]
+
+
+# --- worker processes, and the per-frame work that replaced Pillow and TensorFlow -----------------
+
+def shard_bytes(result):
+    return {Path(s).name: Path(s).read_bytes() for s in result.shards}
+
+
+def test_output_is_the_same_for_any_number_of_workers(tmp_path):
+    frames = {f"{i:06d}": [CAR, PED] if i % 3 else [] for i in range(13)}
+    root = make_kitti(tmp_path / "kitti", frames, modes={"000002": "RGBA", "000005": "L"})
+    spec = conversion_spec(root, num_shards=3)
+    results = [dataset_convert(spec, tmp_path / f"w{n}" / "k", workers=n, progress=False)
+               for n in (1, 2, 3)]
+    assert shard_bytes(results[0]) == shard_bytes(results[1]) == shard_bytes(results[2])
+    assert len(results[0].shards) == 6
+    for r in results[1:]:
+        assert r.objects_per_fold == results[0].objects_per_fold
+        assert r.frames_per_fold == results[0].frames_per_fold == [3, 10]
+        assert not list(Path(r.shards[0]).parent.glob(".tmp-*"))
+    # every record is a complete, CRC-checked Example; TensorFlow reads the same frames
+    ids = sorted(e.features.feature["frame/id"].bytes_list.value[0] for e in read_records(results[1].shards))
+    assert ids == sorted(f.encode() for f in frames)
+    for shard in results[1].shards:
+        assert len(list(read_tfrecords(shard))) == len(list(tensorflow().data.TFRecordDataset(shard)))
+
+
+@pytest.mark.parametrize("break_it", ["label", "image"])
+def test_errors_in_worker_processes_fail_the_whole_run(tmp_path, break_it):
+    frames = {f"{i:06d}": [CAR] for i in range(12)}
+    if break_it == "label":
+        frames["000009"] = [CAR, CAR.replace(" 10.00 ", " ten ", 1)]
+    root = make_kitti(tmp_path / "kitti", frames)
+    if break_it == "image":
+        jpg = root / "image_2" / "000009.jpg"
+        jpg.write_bytes(jpg.read_bytes()[:-300])
+    out = tmp_path / "o" / "k"
+    with pytest.raises(DataError) as err:
+        dataset_convert(conversion_spec(root, num_shards=4), out, workers=2, progress=False)
+    expected = "000009.txt:2" if break_it == "label" else "000009.jpg: truncated image"
+    assert expected in str(err.value)
+    assert list(out.parent.iterdir()) == []  # no shard under a final name, no temporary left
+
+
+def test_conversion_does_not_import_tensorflow(tmp_path):
+    root = dataset(tmp_path, n=4)
+    (tmp_path / "spec.txt").write_text(conversion_spec(root))
+    script = ("import sys\nfrom jupyter_tlt.data.convert import dataset_convert\n"
+              f"r = dataset_convert(open({str(tmp_path / 'spec.txt')!r}).read(), "
+              f"{str(tmp_path / 'o' / 'k')!r}, progress=False)\n"
+              "assert len(r.shards) == 4, r.shards\n"
+              "assert 'tensorflow' not in sys.modules, 'TensorFlow was imported'\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def encoded_image(mode="RGB", fmt="JPEG", size=(37, 23), **save):
+    pixels = np.random.default_rng(0).integers(0, 255, (size[1], size[0], 4), dtype=np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(pixels, "RGBA").convert(mode).save(buf, fmt, **save)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("mode,fmt,save", [
+    ("RGB", "JPEG", {}), ("L", "JPEG", {}), ("RGB", "JPEG", {"progressive": True}),
+    ("CMYK", "JPEG", {}), ("RGB", "JPEG", {"exif": b"Exif\x00\x00" + b"\x00" * 40}),
+    ("RGBA", "PNG", {}), ("L", "PNG", {}), ("P", "PNG", {}), ("I;16", "PNG", {}),
+])
+def test_header_size_matches_pillow(mode, fmt, save):
+    data = encoded_image(mode, fmt, **save)
+    assert header_size(data) == Image.open(io.BytesIO(data)).size == (37, 23)
+
+
+def test_header_size_leaves_odd_files_to_pillow():
+    jpg, png = encoded_image(), encoded_image(fmt="PNG")
+    assert header_size(b"GIF89a....") is None
+    assert header_size(jpg[:20]) is None  # cut before the frame header
+    bad_crc = bytearray(png)
+    bad_crc[30] ^= 1
+    assert header_size(bytes(bad_crc)) is None
+    assert header_size(b"") is None and header_size(b"\xff\xd8\xff") is None
+
+
+def test_completeness_check_finds_every_cut():
+    jpg, progressive, png = (encoded_image(), encoded_image(progressive=True),
+                             encoded_image(fmt="PNG"))
+    for data in (jpg, progressive, png, jpg + b"trailing", b"\xff\xd8\xff\xff\xda\xff\xd9",
+                 b"\xff\xd8\xff\xff\xd9\xff\xda\xff\xd9"):
+        assert is_complete(data), data[:20]
+    assert not is_complete(b"\xff\xd8\xff\xff\xd9\xff\xda")  # a scan after the end marker
+    for data in (jpg, progressive, png):
+        for n in range(0, len(data) - 2, max(1, len(data) // 60)):
+            assert not is_complete(data[:n]) or not data[:n].startswith((b"\xff\xd8\xff", b"\x89PNG")), n

@@ -61,7 +61,8 @@ def _convert_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--output_filename", required=True,
                    help="output prefix; shards are named <prefix>-fold-NNN-of-NNN-shard-NNNNN-of-NNNNN")
     p.add_argument("-f", "--validation_fold", type=int, default=0, help="validation fold (default 0)")
-    p.add_argument("-v", "--verbose", action="store_true", help="print the per-class table")
+    p.add_argument("-v", "--verbose", action="store_true", help="list the shards written")
+    p.add_argument("-j", "--workers", type=int, default=None, help="worker processes (default: one per core)")
     _common(p)
 
 
@@ -70,7 +71,7 @@ def _convert(args):
 
     return dataset_convert(args.dataset_export_spec, args.output_filename,
                            validation_fold=args.validation_fold, overwrite=args.overwrite,
-                           verbose=False, progress=not args.quiet)
+                           verbose=args.verbose, workers=args.workers, progress=not args.quiet)
 
 
 def _common(p: argparse.ArgumentParser) -> None:
