@@ -2,8 +2,8 @@
 
 The spatial part (letterbox resize to the model input, zoom, translation, horizontal flip) is one
 scale-and-shift map from the decoded image to the model input: every image is resampled once and its
-boxes go through the same map. The colour part is one 3x3 matrix per image, applied to a whole batch
-at once. Randomness is stateless, seeded per element, so a pipeline is deterministic for a seed.
+boxes go through the same map. The colour part is one 3x3 matrix per image, a single matrix product
+instead of an RGB-HSV round trip. Randomness is stateless, seeded per element, so a pipeline is deterministic for a seed.
 """
 
 from __future__ import annotations

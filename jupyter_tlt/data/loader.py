@@ -100,15 +100,11 @@ def detection_dataset(tfrecords: str | Sequence[str], *, output_size: tuple[int,
         }
         if color:
             matrix, bias = augment.color_matrix(seed_pair + 7, augmentation)
+            image = augment.apply_color(image[tf.newaxis], matrix[tf.newaxis], bias[tf.newaxis],
+                                        input_scale=1.0 / 255.0)[0]
         else:
-            matrix, bias = tf.eye(3), tf.zeros([3])
-        return image, labels, matrix, bias
-
-    @tf.autograph.experimental.do_not_convert
-    def finish(images, labels, matrices, biases):
-        if color:
-            return augment.apply_color(images, matrices, biases, input_scale=1.0 / 255.0), labels
-        return images * (1.0 / 255.0), labels
+            image = image * (1.0 / 255.0)
+        return image, labels
 
     ds = tf.data.Dataset.from_tensor_slices(files)
     if training:
@@ -123,11 +119,11 @@ def detection_dataset(tfrecords: str | Sequence[str], *, output_size: tuple[int,
     ds = ds.enumerate().map(parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     pads = {"boxes": 0.0, "classes": -1, "truncation": 0.0, "occlusion": -1, "frame_id": "",
             "scale": 0.0}
-    ds = ds.padded_batch(batch_size, padding_values=(0.0, pads, 0.0, 0.0),
+    ds = ds.padded_batch(batch_size, padding_values=(0.0, pads),
                          drop_remainder=training if drop_remainder is None else drop_remainder)
-    # per-pixel arithmetic runs once per batch, where its kernels use every core
-    ds = ds.map(finish, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    return ds.prefetch(tf.data.AUTOTUNE)
+    options = tf.data.Options()
+    options.threading.max_intra_op_parallelism = 1  # parallel elements, not threads per element
+    return ds.prefetch(tf.data.AUTOTUNE).with_options(options)
 
 
 def detection_dataset_from_spec(spec, *, training: bool, repeat: bool = False):
