@@ -38,3 +38,11 @@ def tensorflow():
                 os.close(saved)
         _tf = tf
     return _tf
+
+
+def keras():
+    """Return the `keras` module, after TensorFlow (its backend) has been imported quietly."""
+    tensorflow()
+    import keras as k
+
+    return k

@@ -1,0 +1,194 @@
+"""Save models atomically and load them without ever running code stored in the file.
+
+``.keras`` (Keras 3 archive) is the format of choice; ``.h5``/``.hdf5`` (architecture and weights,
+Keras' legacy format) is read and written too. Before Keras sees a file, its architecture JSON is
+read as data and checked: every object must be a built-in Keras class, and no ``Lambda`` layer (whose
+Python code would be unmarshalled) is allowed. Keras then loads it with ``safe_mode=True`` as a second
+guard, and with ``compile=False``: training compiles the model with its own losses.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import tempfile
+import warnings
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from ..atomic import TEMP_PREFIX, ensure_writable_dir
+from ..errors import DataError, OutputError
+from .blocks import keras_module
+
+KERAS_SUFFIX = ".keras"
+H5_SUFFIXES = (".h5", ".hdf5")
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+_CODE_CLASSES = {"Lambda", "__lambda__", "TFOpLambda"}
+_SAFE_MODULE_PREFIXES = ("keras", "tf_keras")  # built-in objects; anything else is someone's Python code
+
+
+def save_model(model: Any, path: str | os.PathLike) -> Path:
+    """Write ``model`` to ``path`` (``.keras``, ``.h5`` or ``.hdf5``) atomically and return the path.
+
+    The model is written under a temporary name in the same directory (``.tmp-<name>.<random><suffix>``:
+    Keras needs the suffix to choose the format) and renamed, so a crash never leaves half a model.
+    """
+    final = Path(path)
+    suffix = final.suffix.lower()
+    if suffix != KERAS_SUFFIX and suffix not in H5_SUFFIXES:
+        raise OutputError(f"{final}: models are saved as .keras (or .hdf5/.h5); change the file name's suffix")
+    ensure_writable_dir(final.parent)
+    fd, name = tempfile.mkstemp(prefix=TEMP_PREFIX + final.name + ".", suffix=suffix, dir=final.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        with _quiet_legacy_notice():
+            model.save(str(tmp), overwrite=True)
+        os.replace(tmp, final)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+    return final
+
+
+@contextlib.contextmanager
+def _quiet_legacy_notice():
+    """Hide Keras' "HDF5 is legacy" notice (logged through absl): saving .hdf5 is the user's choice."""
+    logger = logging.getLogger("absl")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*legacy.*")
+            yield
+    finally:
+        logger.setLevel(level)
+
+
+def load_model(path: str | os.PathLike):
+    """Load a ``.keras`` or ``.h5``/``.hdf5`` model saved by jupyter-tlt, uncompiled.
+
+    Raises DataError naming the file when it is missing, not a model, holds weights only, or contains
+    code (a Lambda layer or a non-Keras class): such a file is refused before anything in it runs.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: no such model file; check the path (train writes <results>/weights/*.keras)")
+    if path.is_dir():
+        raise DataError(f"{path}: is a directory, not a model file; pass a .keras or .hdf5 file")
+    suffix = path.suffix.lower()
+    if suffix == KERAS_SUFFIX:
+        config = _keras_archive_config(path)
+    elif suffix in H5_SUFFIXES:
+        config = _h5_config(path)
+    else:
+        extra = " (encrypted TLT/TAO .tlt/.etlt models cannot be read)" if suffix in (".tlt", ".etlt") else ""
+        raise DataError(f"{path}: unsupported model file type {suffix or '(no suffix)'!r}{extra}; "
+                        "jupyter-tlt loads the .keras and .hdf5/.h5 models it saves")
+    _refuse_code(config, path)
+    keras = keras_module()
+    try:
+        return keras.saving.load_model(str(path), compile=False, safe_mode=True)
+    except ValueError as exc:
+        if "safe_mode" in str(exc) or "arbitrary code" in str(exc):
+            raise DataError(f"{path}: the model contains code (a Lambda layer), which was not loaded: "
+                            "loading it would run Python code stored in the file") from None
+        raise DataError(f"{path}: cannot be loaded as a Keras model ({_first_line(exc)}); "
+                        "re-save it with jupyter-tlt (save_model)") from None
+    except Exception as exc:  # Keras raises many types for a broken file; the user needs one message
+        raise DataError(f"{path}: cannot be loaded as a Keras model ({type(exc).__name__}: {_first_line(exc)}); "
+                        "re-save it with jupyter-tlt (save_model)") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else "")[:300]
+
+
+def _keras_archive_config(path: Path) -> dict:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if "config.json" not in archive.namelist():
+                raise DataError(f"{path}: is a zip archive but not a Keras model (no config.json); "
+                                "pass a model saved by jupyter-tlt")
+            raw = archive.read("config.json")
+    except zipfile.BadZipFile:
+        raise DataError(f"{path}: is not a Keras model file (not a .keras zip archive); "
+                        "pass a model saved by jupyter-tlt") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    try:
+        config = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise DataError(f"{path}: config.json of the archive is not valid JSON; "
+                        "the model file is damaged") from None
+    if not isinstance(config, dict):
+        raise DataError(f"{path}: config.json does not describe a model; the model file is damaged")
+    config = dict(config)
+    config.pop("compile_config", None)  # not deserialized: models load with compile=False
+    return config
+
+
+def _h5_config(path: Path) -> dict:
+    with open(path, "rb") as fh:
+        if fh.read(8) != _HDF5_SIGNATURE:
+            raise DataError(f"{path}: is not an HDF5 model file; "
+                            "pass a .keras or .hdf5 model saved by jupyter-tlt")
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as h5:
+            raw = h5.attrs.get("model_config")
+    except OSError as exc:
+        raise DataError(f"{path}: the HDF5 file cannot be read ({exc}); the model file is damaged") from None
+    if raw is None:
+        raise DataError(f"{path}: holds weights only, no model architecture; save the whole model "
+                        "(save_model) or build the model from the spec and load these weights into it")
+    if isinstance(raw, bytes):
+        raw = raw.decode("utf-8", errors="replace")
+    try:
+        config = json.loads(raw)
+    except ValueError:
+        raise DataError(f"{path}: the model architecture stored in the file is not valid JSON; "
+                        "the model file is damaged") from None
+    if not isinstance(config, dict):
+        raise DataError(f"{path}: the stored architecture does not describe a model; the model file is damaged")
+    return config
+
+
+def _refuse_code(config: Any, path: Path) -> None:
+    """DataError if the architecture refers to anything that would run or import Python code."""
+    for node in _walk(config):
+        class_name = node.get("class_name")
+        if not isinstance(class_name, str):
+            continue
+        inner = node.get("config") if isinstance(node.get("config"), dict) else {}
+        layer = inner.get("name")
+        where = f" layer {layer!r}" if isinstance(layer, str) else ""
+        if class_name in _CODE_CLASSES or "function_type" in inner:
+            raise DataError(f"{path}: the model contains code ({class_name}{where}), which was not loaded: "
+                            "loading it would run Python code stored in the file; rebuild the model from "
+                            "built-in layers")
+        module = node.get("module")
+        if isinstance(module, str) and not module.startswith(_SAFE_MODULE_PREFIXES):
+            raise DataError(f"{path}: the model refers to code outside Keras ({module}.{class_name}{where}), "
+                            "which was not loaded; jupyter-tlt models use built-in Keras layers only")
+        registered = node.get("registered_name")
+        if isinstance(registered, str) and ">" in registered:
+            raise DataError(f"{path}: the model contains a custom object ({registered}{where}), which was "
+                            "not loaded; jupyter-tlt models use built-in Keras layers only")
+
+
+def _walk(value: Any):
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            yield item
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
