@@ -6,7 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 from kitti_factory import conversion_spec, label_line, make_kitti
 

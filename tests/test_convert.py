@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from jupyter_tlt import DataError, OutputError, SpecError
-from jupyter_tlt.data import images, tfrecord
+from jupyter_tlt.data import tfrecord
 from jupyter_tlt.data.convert import dataset_convert
 from jupyter_tlt.data.images import header_size, is_complete
 from jupyter_tlt.data.tfrecord_io import read_records as read_tfrecords

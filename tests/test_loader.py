@@ -22,8 +22,8 @@ def records(tmp_path_factory):
                            label_line("cyclist", 4, 4, 30, 30)] for i in range(6)}
     frames["000005"] = []
     root = make_kitti(tmp / "kitti", frames, width=128, height=64, modes={"000003": "L", "000004": "RGBA"})
-    result = dataset_convert(conversion_spec(root, val_split=0, num_shards=2), tmp / "rec" / "k",
-                             progress=False)
+    dataset_convert(conversion_spec(root, val_split=0, num_shards=2), tmp / "rec" / "k",
+                    progress=False)
     return root, str(tmp / "rec" / "k-fold-*")
 
 
