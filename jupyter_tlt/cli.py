@@ -27,6 +27,9 @@ def _alias(step: str):
 
 
 dataset_convert_main = _alias("dataset-convert")
+train_main = _alias("train")
+evaluate_main = _alias("evaluate")
+infer_main = _alias("infer")
 
 
 def _main(call) -> int:

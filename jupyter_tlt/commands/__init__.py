@@ -23,9 +23,9 @@ class Step:
 
 
 def _steps() -> list[Step]:
-    from . import data
+    from . import data, model
 
-    return [*data.STEPS]
+    return [*data.STEPS, *model.STEPS]
 
 
 STEPS: dict[str, Step] = {}

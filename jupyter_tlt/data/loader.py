@@ -126,13 +126,36 @@ def detection_dataset(tfrecords: str | Sequence[str], *, output_size: tuple[int,
     return ds.prefetch(tf.data.AUTOTUNE).with_options(options)
 
 
-def detection_dataset_from_spec(spec, *, training: bool, repeat: bool = False):
-    """The training or validation pipeline an experiment spec describes (TAO's `dataset_config`).
+def image_files_dataset(files: Sequence[str], *, output_size: tuple[int, int], batch_size: int,
+                        letterbox: bool = True):
+    """Plain image files for inference, batched as `(images, {"scale": (B,), "index": (B,)})`:
+    letterboxed like the detection loader, or (`letterbox=False`) resized like classification data."""
+    tf = tensorflow()
+    out_h, out_w = (int(v) for v in output_size)
 
-    Training reads every fold of `data_sources` but `validation_fold`; validation reads that fold,
-    or `validation_data_source` when the spec names one.
-    """
-    from ..spec import views
+    @tf.autograph.experimental.do_not_convert
+    def load(index, path):
+        data = tf.io.read_file(path)
+        image = tf.io.decode_image(data, channels=3, dtype=tf.uint8, expand_animations=False)
+        height, width = tf.shape(image)[0], tf.shape(image)[1]
+        if not letterbox:
+            resized = tf.image.resize(image, [out_h, out_w]) / 255.0
+            resized.set_shape([out_h, out_w, 3])
+            return resized, {"scale": tf.constant(1.0), "index": index}
+        scale = augment.letterbox_scale(height, width, out_h, out_w)
+        zero = tf.constant(0.0)
+        image, sx, _, _, _ = augment.place_image(image, height, width, scale, zero, zero,
+                                                 tf.constant(False), out_h, out_w)
+        image.set_shape([out_h, out_w, 3])
+        return image / 255.0, {"scale": sx, "index": index}
+
+    ds = tf.data.Dataset.from_tensor_slices([str(f) for f in files]).enumerate()
+    return ds.map(load, num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def split_files(spec, *, training: bool) -> list[str]:
+    """The shard files of the training split (every fold but `validation_fold`, all of
+    `data_sources` when a `validation_data_source` is named) or of the validation split."""
     from ..spec.defaults import value
 
     dc = spec.dataset_config
@@ -140,23 +163,39 @@ def detection_dataset_from_spec(spec, *, training: bool, repeat: bool = False):
     if not sources:
         raise DataError("dataset_config.data_sources: the spec names no tfrecords_path; add "
                         'data_sources { tfrecords_path: "<out>-fold-*" } pointing at dataset-convert output.')
-    folds = None
     if dc.HasField("validation_data_source"):
-        if not training:
-            sources = [dc.validation_data_source.tfrecords_path]
-    else:
-        val_fold = value(dc, "validation_fold")
-        all_folds = {_fold_of(f) for f in record_files(sources)} - {None}
-        folds = sorted(all_folds - {val_fold}) if training else [val_fold]
+        return record_files(sources if training else [dc.validation_data_source.tfrecords_path])
+    val_fold = value(dc, "validation_fold")
+    files = record_files(sources)
+    if training:
+        return [f for f in files if _fold_of(f) != val_fold]
+    return [f for f in files if _fold_of(f) == val_fold]
+
+
+def detection_dataset_from_spec(spec, *, training: bool, repeat: bool = False,
+                                batch_size: int | None = None,
+                                class_names: Sequence[str] | None = None,
+                                use_training_set: bool = False):
+    """The training or validation pipeline an experiment spec describes (TAO's `dataset_config`).
+
+    Training reads every fold of `data_sources` but `validation_fold`; validation reads that fold,
+    or `validation_data_source` when the spec names one (`use_training_set`: the training split,
+    un-augmented, for evaluation on it).
+    """
+    from ..spec import views
+
+    files = split_files(spec, training=training or use_training_set)
     _, height, width = views.input_shape(spec)
     return detection_dataset(
-        sources, output_size=(height, width), class_names=class_names(spec),
-        class_mapping=views.class_mapping(spec) or None, batch_size=batch_size(spec),
+        files, output_size=(height, width),
+        class_names=list(class_names) if class_names else spec_class_names(spec),
+        class_mapping=views.class_mapping(spec) or None,
+        batch_size=batch_size or spec_batch_size(spec),
         training=training, augmentation=Augmentation.from_spec(spec),
-        seed=views.random_seed(spec), folds=folds, repeat=repeat)
+        seed=views.random_seed(spec), repeat=repeat)
 
 
-def class_names(spec) -> list[str]:
+def spec_class_names(spec) -> list[str]:
     """The model's output classes in order: cost_function_config's target classes when given,
     else the sorted targets of dataset_config.target_class_mapping."""
     from ..spec import views
@@ -169,7 +208,7 @@ def class_names(spec) -> list[str]:
     return named or targets
 
 
-def batch_size(spec) -> int:
+def spec_batch_size(spec) -> int:
     from ..spec.defaults import value
 
     if spec.HasField("training_config"):

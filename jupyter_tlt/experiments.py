@@ -1,0 +1,139 @@
+"""An experiment's results directory: the single source of truth for its state.
+
+    <results>/experiment.json   task, arch, spec snapshot, created/updated, status
+    <results>/status.jsonl      one event per line (epoch, loss, lr, metrics, errors)
+    <results>/weights/          checkpoints model_epoch_NNN.keras and the final model
+
+Nothing else keeps state: the CLI, the magics and the lab sidebar all read these files.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from . import atomic
+from .errors import DataError
+
+STATUSES = ("created", "running", "finished", "failed", "interrupted")
+_CHECKPOINT = re.compile(r"^model_epoch_(\d{3,})\.keras$")
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+def _jsonable(value: Any) -> Any:
+    """Numbers from numpy/TensorFlow as plain floats; NaN and inf as strings (JSON has neither)."""
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+@dataclass
+class Experiment:
+    """Handle on one results directory.
+
+    Example:
+        >>> exp = Experiment("runs/detect")
+        >>> exp.start(task="detection", arch="resnet18", spec_text=text)
+        >>> exp.log("epoch_end", epoch=1, loss=0.42)
+        >>> exp.latest_checkpoint()
+    """
+
+    root: Path
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root)
+
+    @property
+    def weights_dir(self) -> Path:
+        return self.root / "weights"
+
+    @property
+    def info_path(self) -> Path:
+        return self.root / "experiment.json"
+
+    @property
+    def events_path(self) -> Path:
+        return self.root / "status.jsonl"
+
+    def info(self) -> dict:
+        """experiment.json as a dict ({} when the directory holds no experiment yet)."""
+        try:
+            return json.loads(self.info_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, json.JSONDecodeError) as exc:
+            raise DataError(f"{self.info_path}: unreadable experiment record ({exc}); "
+                            "remove it or use another results directory.") from None
+
+    def start(self, **fields: Any) -> None:
+        """Create or update experiment.json with `fields` and status "running"."""
+        atomic.ensure_writable_dir(self.root)
+        info = self.info()
+        info.setdefault("created", _now())
+        info.pop("error", None)
+        info.update(_jsonable(fields))
+        info["status"] = "running"
+        info["updated"] = _now()
+        atomic.write_text(self.info_path, json.dumps(info, indent=2) + "\n")
+        self.log("start", **{k: v for k, v in fields.items() if k != "spec"})
+
+    def set_status(self, status: str, **fields: Any) -> None:
+        assert status in STATUSES, status
+        info = self.info()
+        info.update(_jsonable(fields))
+        info["status"] = status
+        info["updated"] = _now()
+        atomic.write_text(self.info_path, json.dumps(info, indent=2) + "\n")
+        self.log(status, **fields)
+
+    def log(self, event: str, **fields: Any) -> None:
+        """Append one event line to status.jsonl (one write call, so readers never see half a line)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        line = json.dumps({"time": time.time(), "event": event, **_jsonable(fields)}) + "\n"
+        with open(self.events_path, "a", encoding="utf-8") as f:
+            f.write(line)
+
+    def events(self) -> Iterator[dict]:
+        """Events in order; a torn last line (a process killed mid-write) is skipped."""
+        try:
+            with open(self.events_path, encoding="utf-8") as f:
+                for line in f:
+                    try:
+                        yield json.loads(line)
+                    except json.JSONDecodeError:
+                        continue
+        except FileNotFoundError:
+            return
+
+    def checkpoints(self) -> list[tuple[int, Path]]:
+        """(epoch, path) of every complete checkpoint, oldest first."""
+        if not self.weights_dir.is_dir():
+            return []
+        found = []
+        for p in self.weights_dir.iterdir():
+            m = _CHECKPOINT.match(p.name)
+            if m:
+                found.append((int(m.group(1)), p))
+        return sorted(found)
+
+    def latest_checkpoint(self) -> tuple[int, Path] | None:
+        points = self.checkpoints()
+        return points[-1] if points else None
+
+    def checkpoint_path(self, epoch: int) -> Path:
+        return self.weights_dir / f"model_epoch_{epoch:03d}.keras"

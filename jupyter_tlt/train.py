@@ -1,0 +1,162 @@
+"""`train`: fit a detection or classification model from an experiment spec, in this process.
+
+Example:
+    >>> result = train("specs/detect.cfg", "runs/detect")      # resumes if runs/detect has checkpoints
+    >>> result.to_frame()                                        # loss, lr, validation mAP per epoch
+
+The results directory receives experiment.json, status.jsonl, weights/ and tensorboard/
+(see `experiments.py`). The same call serves fine-tuning from a pretrained model and retraining a
+pruned one: `pretrained_model_path` names the model whose weights are transferred by layer name.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import TltError
+from .experiments import Experiment
+from .spec import load_experiment_spec, spec_to_text, views
+from .tasks import infer_task, make_task
+
+
+@dataclass
+class TrainResult:
+    """The outcome of `train`: the final model, per-epoch history and validation metrics."""
+
+    results_dir: Path
+    task: str
+    model_path: Path
+    class_names: list[str]
+    initial_epoch: int
+    epochs: int
+    history: list[dict] = field(default_factory=list)
+    validations: list[dict] = field(default_factory=list)
+    transfer: str = ""
+    seconds: float = 0.0
+
+    def to_frame(self):
+        """One row per epoch trained in this call: loss terms, learning rate, validation metrics."""
+        import pandas as pd
+
+        return pd.DataFrame(self.history).set_index("epoch") if self.history else pd.DataFrame()
+
+    def summary(self) -> str:
+        resumed = f" (resumed at epoch {self.initial_epoch})" if self.initial_epoch else ""
+        last = self.validations[-1] if self.validations else {}
+        metric = ", ".join(f"{k} {v:.4f}" for k, v in last.items() if k != "epoch" and "_" not in k)
+        return (f"Trained {self.task} {self.epochs - self.initial_epoch} epochs{resumed} in "
+                f"{self.seconds:.0f}s -> {self.model_path}" + (f"; validation {metric}" if metric else ""))
+
+    def __str__(self) -> str:
+        parts = [self.summary()]
+        if self.transfer:
+            parts.append(f"pretrained weights: {self.transfer}")
+        if self.history:
+            parts += ["", self.to_frame().to_string(float_format=lambda v: f"{v:.4g}")]
+        return "\n".join(parts)
+
+    def _repr_html_(self) -> str:
+        return f"<p>{self.summary()}</p>" + (self.to_frame().to_html() if self.history else "")
+
+
+def train(spec, results_dir, *, task: str | None = None, gpus: int = 1, devices=None,
+          key: str | None = None, model_name: str = "model", progress: bool = True,
+          verbose: bool = False) -> TrainResult:
+    """Train the model `spec` describes; resume when `results_dir` holds checkpoints.
+
+    `gpus` > 1 trains on that many GPUs with MirroredStrategy; `devices` names devices explicitly
+    (e.g. two logical CPUs in tests); with TF_CONFIG set, MultiWorkerMirroredStrategy spans machines.
+    """
+    from .tf_import import keras
+    from .training import distribute
+    from .training.callbacks import EpochEnd, Progress
+    from .training.settings import make_optimizer, pretrained_path, settings
+
+    keras = keras()
+
+    start = time.perf_counter()
+    spec = load_experiment_spec(spec)
+    task_name = task or infer_task(spec)
+    exp = Experiment(results_dir)
+    strategy = distribute.make_strategy(gpus, devices)
+    chief = distribute.is_chief(strategy)
+    conf = settings(spec)
+    global_batch = conf.batch_size_per_gpu * strategy.num_replicas_in_sync
+    t = make_task(task_name, spec)
+    train_ds, steps = t.train_data(global_batch)
+    latest = exp.latest_checkpoint()
+    transfer_text = ""
+    with strategy.scope():
+        model = t.build()
+        model.compile(optimizer=make_optimizer(spec, steps, conf.epochs), **t.compile_args())
+        if latest:
+            initial_epoch = distribute.restore_checkpoint(model, latest[1])
+        else:
+            initial_epoch = 0
+            if pretrained_path(spec):
+                transfer_text = _transfer_pretrained(pretrained_path(spec), model, t.class_names, key)
+    if initial_epoch >= conf.epochs:
+        raise TltError(f"{results_dir}: already holds a checkpoint of epoch {initial_epoch} of "
+                       f"{conf.epochs}; raise the number of epochs in the spec to train further, or "
+                       "use a new results directory.")
+    arch, depth = views.backbone(spec)
+    if chief:
+        exp.start(task=task_name, arch=f"{arch}{depth or ''}", class_names=t.class_names,
+                  epochs=conf.epochs, batch_size=global_batch, replicas=strategy.num_replicas_in_sync,
+                  spec=spec_to_text(spec), initial_epoch=initial_epoch, transfer=transfer_text)
+    epoch_end = EpochEnd(exp, t, global_batch, conf.validation_period, conf.first_validation_epoch,
+                         conf.checkpoint_interval, conf.epochs, chief, verbose)
+    callbacks = [epoch_end, Progress(conf.epochs, steps, initial_epoch, progress and chief)]
+    if chief:
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(exp.root / "tensorboard"),
+                                                     write_graph=False, update_freq="epoch"))
+    try:
+        model.fit(train_ds, epochs=conf.epochs, initial_epoch=initial_epoch, steps_per_epoch=steps,
+                  callbacks=callbacks, verbose=0, shuffle=False)
+    except KeyboardInterrupt:
+        if chief:
+            exp.set_status("interrupted", epoch=initial_epoch + len(epoch_end.history))
+        raise
+    except Exception as exc:
+        if chief:
+            exp.set_status("failed", error=f"{type(exc).__name__}: {exc}")
+        raise
+    model_path = exp.weights_dir / f"{model_name}.keras"
+    if chief:
+        save_final(model, model_path, task=task_name, class_names=t.class_names,
+                   input_shape=views.input_shape(spec), spec=spec_to_text(spec))
+        last = epoch_end.validations[-1] if epoch_end.validations else {}
+        exp.set_status("finished", model=str(model_path), **{k: v for k, v in last.items()})
+    return TrainResult(exp.root, task_name, model_path, t.class_names, initial_epoch, conf.epochs,
+                       epoch_end.history, epoch_end.validations, transfer_text,
+                       time.perf_counter() - start)
+
+
+def save_final(model, path: Path, **info) -> Path:
+    """Save an uncompiled copy (no optimizer state) with jupyter-tlt's info inside the file."""
+    from .atomic import TEMP_PREFIX
+    from .model_info import write_info
+    from .models import save_model
+
+    from .tf_import import keras
+
+    plain = keras().Model(model.inputs, model.outputs, name=model.name)
+    tmp = path.with_name(TEMP_PREFIX + "final-" + path.name)
+    save_model(plain, tmp)
+    write_info(tmp, info)
+    os.replace(tmp, path)
+    return path
+
+
+def _transfer_pretrained(path: str, model, class_names: list[str], key: str | None) -> str:
+    from .model_info import read_info
+    from .models import load_model, transfer_weights
+
+    source = load_model(path)
+    source_classes = read_info(path).get("class_names")
+    report = transfer_weights(source, model, class_names_source=source_classes,
+                              class_names_target=class_names if source_classes else None)
+    return f"{path}: {report}"

@@ -1,0 +1,1 @@
+"""Pieces of the `train` step: settings read from the spec, callbacks, distribution."""
