@@ -79,6 +79,7 @@ def train(spec, results_dir, *, task: str | None = None, gpus: int = 1, devices=
 
     start = time.perf_counter()
     spec = load_experiment_spec(spec)
+    keras.utils.set_random_seed(views.random_seed(spec))  # same initial weights, same data order
     task_name = task or infer_task(spec)
     exp = Experiment(results_dir)
     strategy = distribute.make_strategy(gpus, devices)
@@ -113,6 +114,7 @@ def train(spec, results_dir, *, task: str | None = None, gpus: int = 1, devices=
     if chief:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(exp.root / "tensorboard"),
                                                      write_graph=False, update_freq="epoch"))
+    distribute.prepare_multi_worker(model, strategy, train_ds)
     try:
         model.fit(train_ds, epochs=conf.epochs, initial_epoch=initial_epoch, steps_per_epoch=steps,
                   callbacks=callbacks, verbose=0, shuffle=False)

@@ -286,7 +286,7 @@ def test_configs_from_a_spec_with_per_class_values_and_defaults():
     assert post.classes[2].minimum_bounding_box_height == 20 and (post.scale, post.offset) == (30.0, 0.25)
     weights = LossConfig.from_spec(spec, CLASSES)
     assert weights.class_weight == (2.0, 1.0, 1.0)
-    assert weights.coverage_foreground_weight == (0.1, 0.05, 0.05)
+    assert weights.coverage_foreground_weight == (0.1, 1.0, 1.0)
     assert weights.cov_weight == (1.5, 1.0, 1.0) and weights.bbox_weight == (10.0, 1.0, 1.0)
 
 

@@ -106,16 +106,21 @@ def detection_dataset(tfrecords: str | Sequence[str], *, output_size: tuple[int,
             image = image * (1.0 / 255.0)
         return image, labels
 
-    ds = tf.data.Dataset.from_tensor_slices(files)
-    if training:
-        ds = ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
-    # training interleaves shards for variety; evaluation reads them in order, frame by frame
-    ds = ds.interleave(tf.data.TFRecordDataset, cycle_length=min(4, len(files)) if training else 1,
-                       num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    if training:
-        ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
-    if repeat:
-        ds = ds.repeat()
+    def one_epoch(epoch):
+        # the order is a function of (seed, epoch) alone: not of how many iterators were made
+        # (Keras makes more than one under a distribution strategy) nor of where a run resumed
+        ds = tf.data.Dataset.from_tensor_slices(files)
+        if training:
+            ds = ds.shuffle(len(files), seed=seed + epoch, reshuffle_each_iteration=False)
+        # training interleaves shards for variety; evaluation reads them in order, frame by frame
+        ds = ds.interleave(tf.data.TFRecordDataset, cycle_length=min(4, len(files)) if training else 1,
+                           num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        if training:
+            ds = ds.shuffle(shuffle_buffer, seed=seed + epoch, reshuffle_each_iteration=False)
+        return ds
+
+    epochs = tf.data.Dataset.range(2**62 if repeat else 1)
+    ds = epochs.flat_map(one_epoch)
     ds = ds.enumerate().map(parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     pads = {"boxes": 0.0, "classes": -1, "truncation": 0.0, "occlusion": -1, "frame_id": "",
             "scale": 0.0}

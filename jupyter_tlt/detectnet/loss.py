@@ -9,19 +9,21 @@ The targets are those packed by ``rasterize.pack_targets`` (the losses split the
 * ``output_cov`` (coverage): L2, as TAO's "cov" objective, between the sigmoid coverage p and the
   target t, over the cells whose deadzone weight is 1. Per class c, with fg = cells where t > 0 and
   bg = the others, ``L_c = coverage_foreground_weight * mean_fg (p - t)^2 + mean_bg (p - t)^2``
-  (means over the batch's cells; an empty set contributes 0). Normalising each set by its own count
+  (means over each image's cells; an empty set contributes 0). Normalising each set by its own count
   keeps the rare foreground cells from being drowned by the background whatever the object sizes, and
-  ``coverage_foreground_weight`` (TAO default 0.05) sets their relative weight.
+  ``coverage_foreground_weight`` sets their relative weight (default 1: equal; see defaults.py).
 * ``output_bbox``: L1 over the 4 encoded edges, only on foreground cells (t > 0), summed over the
-  classes and divided by the number of foreground (cell, class) pairs in the batch (at least 1).
+  classes and divided by the image's number of foreground (cell, class) pairs (at least 1).
 
 Both sum the classes with weight ``class_weight * initial_weight`` of that class's objective ("cov"
 or "bbox") from ``cost_function_config.target_classes``; classes it does not list get the defaults
-(class_weight 1, coverage_foreground_weight 0.05, initial_weight 1). The objective weights are
+(class_weight 1, coverage_foreground_weight 1, initial_weight 1). The objective weights are
 per class in TAO, so they live inside the losses and ``loss_weights`` is 1 for both outputs.
 Autoweighting (``enable_autoweighting``) is not applied here.
 
-Each loss returns one scalar per batch. The classes are ``keras.losses.Loss`` subclasses registered
+Each loss returns one value per image, which Keras averages over the global batch: per-image
+normalisation makes the loss (and its gradient) the same whether a batch runs on one device or is
+split across replicas.  The classes are ``keras.losses.Loss`` subclasses registered
 as ``jupyter_tlt>DetectNetCoverageLoss`` / ``jupyter_tlt>DetectNetBboxLoss``; they are created on
 first use so that importing this module does not import Keras. Models are saved without compile
 state, so loading a model never needs them.
@@ -143,11 +145,11 @@ def loss_classes() -> dict:
             error = tf.square(y_pred - target)
             positive = tf.cast(target > 0, tf.float32)
             fg, bg = positive * weight, (1.0 - positive) * weight
-            axes = list(range(len(y_pred.shape) - 1))
-            fg_mean = tf.reduce_sum(error * fg, axes) / tf.maximum(tf.reduce_sum(fg, axes), 1.0)
-            bg_mean = tf.reduce_sum(error * bg, axes) / tf.maximum(tf.reduce_sum(bg, axes), 1.0)
+            cells = list(range(1, len(y_pred.shape) - 1))       # per image and class
+            fg_mean = tf.reduce_sum(error * fg, cells) / tf.maximum(tf.reduce_sum(fg, cells), 1.0)
+            bg_mean = tf.reduce_sum(error * bg, cells) / tf.maximum(tf.reduce_sum(bg, cells), 1.0)
             per_class = tf.constant(self.foreground_weights, tf.float32) * fg_mean + bg_mean
-            return tf.reduce_sum(tf.constant(self.class_weights, tf.float32) * per_class)
+            return tf.reduce_sum(tf.constant(self.class_weights, tf.float32) * per_class, axis=-1)
 
         def get_config(self):
             config = super().get_config()
@@ -171,16 +173,11 @@ def loss_classes() -> dict:
             foreground = y_true[..., 4 * num_classes:5 * num_classes]
             shape = tf.concat([tf.shape(y_pred)[:-1], [num_classes, 4]], axis=0)
             error = tf.reduce_sum(tf.abs(tf.reshape(y_pred - target, shape)), axis=-1)
-            axes = list(range(len(y_pred.shape) - 1))
-            per_class = tf.reduce_sum(error * foreground, axes)
-            total = tf.reduce_sum(tf.constant(self.class_weights, tf.float32) * per_class)
-            return total / tf.maximum(tf.reduce_sum(foreground), 1.0)
+            cells = list(range(1, len(y_pred.shape) - 1))
+            per_class = tf.reduce_sum(error * foreground, cells)                    # (B, C)
+            total = tf.reduce_sum(tf.constant(self.class_weights, tf.float32) * per_class, axis=-1)
+            return total / tf.maximum(tf.reduce_sum(foreground, cells + [len(y_pred.shape) - 1]), 1.0)
 
     _CLASSES.update(CoverageLoss=CoverageLoss, BboxLoss=BboxLoss)
     return _CLASSES
 
-
-def __getattr__(attr: str):
-    if attr in ("CoverageLoss", "BboxLoss"):
-        return loss_classes()[attr]
-    raise AttributeError(f"module {__name__!r} has no attribute {attr!r}")

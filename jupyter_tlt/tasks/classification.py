@@ -62,7 +62,7 @@ class ClassificationTask:
     def predict(self, model, batches, progress=None):
         labels, probs = [], []
         for images, y in batches:
-            probs.append(np.asarray(model.predict_on_batch(images)))
+            probs.append(np.asarray(model(images, training=False)))
             labels.append(y.numpy())
             if progress is not None:
                 progress.update(len(labels[-1]))

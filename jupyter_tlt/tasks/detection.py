@@ -69,7 +69,7 @@ class DetectionTask:
         names = np.array(self.class_names)
         out = []
         for images, labels in batches:
-            cov, bbox = model.predict_on_batch(images)
+            cov, bbox = model(images, training=False)  # a plain call also works inside multi-worker runs
             scales = labels["scale"].numpy()
             for dets, scale in zip(postprocess(cov, bbox, config), scales):
                 d = dets.in_original_pixels(float(scale))

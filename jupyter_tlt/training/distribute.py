@@ -46,3 +46,26 @@ def restore_checkpoint(model, path) -> int:
     model.optimizer.build(model.trainable_variables)
     model.load_weights(str(path))
     return int(re.search(r"(\d+)\.keras$", str(path)).group(1))
+
+
+def prepare_multi_worker(model, strategy, dataset) -> None:
+    """Work around two spots where Keras 3's `fit` mishandles MultiWorkerMirroredStrategy:
+
+    - its first step reduces a per-replica input batch eagerly, which fails on CPU workers: build the
+      model, losses and metrics here from one plain batch instead;
+    - it reduces each step's scalar logs with `strategy.reduce(..., axis=0)`, which needs an axis:
+      give every log value a leading axis of one, which the reduction removes again.
+    """
+    tf = tensorflow()
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return
+    batch = next(iter(dataset))
+    with strategy.scope():
+        model._symbolic_build(data_batch=batch)
+    model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
+    step = model.train_step
+
+    def train_step(data):
+        return {k: tf.reshape(v, [1]) for k, v in step(data).items()}
+
+    model.train_step = train_step
