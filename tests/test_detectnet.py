@@ -460,7 +460,7 @@ def test_losses_are_zero_for_perfect_predictions_and_respect_the_weights():
     off = bbox + 1.0
     assert float(losses[OUTPUT_BBOX](y[OUTPUT_BBOX], off)) == pytest.approx(4.0, rel=1e-5)
     # class weights scale their class's terms
-    heavy = losses_from_config(LossConfig((3.0, 1.0, 1.0), (0.05,) * 3, (1.0,) * 3, (2.0, 1.0, 1.0)))
+    heavy = losses_from_config(LossConfig((3.0, 1.0, 1.0), (1.0,) * 3, (1.0,) * 3, (2.0, 1.0, 1.0)))
     only_car = cov.copy()
     only_car[..., 0] = 0.5
     base = float(losses[OUTPUT_COV](y[OUTPUT_COV], only_car))
@@ -469,9 +469,10 @@ def test_losses_are_zero_for_perfect_predictions_and_respect_the_weights():
     car_off[..., 0:4] += 1.0
     assert float(heavy[OUTPUT_BBOX](y[OUTPUT_BBOX], car_off)) == pytest.approx(
         6 * float(losses[OUTPUT_BBOX](y[OUTPUT_BBOX], car_off)), rel=1e-5)
-    # the foreground weight: missing every object costs coverage_foreground_weight per class with objects
-    present = [c for c in range(3) if cov[..., c].any()]
-    assert float(losses[OUTPUT_COV](y[OUTPUT_COV], np.zeros_like(cov))) == pytest.approx(0.05 * len(present))
+    # the foreground weight (default 1): missing every object costs it once per class present in an
+    # image, averaged over the images
+    present = np.mean([sum(bool(cov[i, ..., c].any()) for c in range(3)) for i in range(len(cov))])
+    assert float(losses[OUTPUT_COV](y[OUTPUT_COV], np.zeros_like(cov))) == pytest.approx(present)
 
 
 def test_losses_are_registered_and_serialise():

@@ -72,6 +72,7 @@ def detection_dataset(tfrecords: str | Sequence[str], *, output_size: tuple[int,
         default_value=-1)
     features = tfrecord.parse_features()
     color = training and augmentation.color
+    seed_t = tf.constant(seed, tf.int64)
 
     @tf.autograph.experimental.do_not_convert
     def parse(index, record):
@@ -107,16 +108,20 @@ def detection_dataset(tfrecords: str | Sequence[str], *, output_size: tuple[int,
         return image, labels
 
     def one_epoch(epoch):
-        # the order is a function of (seed, epoch) alone: not of how many iterators were made
-        # (Keras makes more than one under a distribution strategy) nor of where a run resumed
-        ds = tf.data.Dataset.from_tensor_slices(files)
+        # The order is a function of (seed, epoch) alone, not of how many iterators were made
+        # (Keras makes more than one under a distribution strategy) nor of where a run resumed:
+        # stateless shuffles of the file list and of consecutive windows of records.
+        names = tf.constant(files)
         if training:
-            ds = ds.shuffle(len(files), seed=seed + epoch, reshuffle_each_iteration=False)
+            names = tf.random.experimental.stateless_shuffle(names, seed=tf.stack([seed_t, epoch]))
+        ds = tf.data.Dataset.from_tensor_slices(names)
         # training interleaves shards for variety; evaluation reads them in order, frame by frame
         ds = ds.interleave(tf.data.TFRecordDataset, cycle_length=min(4, len(files)) if training else 1,
                            num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         if training:
-            ds = ds.shuffle(shuffle_buffer, seed=seed + epoch, reshuffle_each_iteration=False)
+            ds = ds.batch(shuffle_buffer).enumerate().map(
+                lambda i, window: tf.random.experimental.stateless_shuffle(
+                    window, seed=tf.stack([seed_t, epoch * 1_000_003 + i]))).unbatch()
         return ds
 
     epochs = tf.data.Dataset.range(2**62 if repeat else 1)
