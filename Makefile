@@ -23,6 +23,9 @@ test: install
 bench: install
 	$(PY) bench/convert.py
 	$(PY) bench/input_pipeline.py
+	$(PY) bench/evaluate.py
+	$(PY) bench/train_overhead.py
+	$(PY) bench/train_detect.py
 
 # Regenerate jupyter_tlt/spec/protos/*_pb2.py after editing a .proto (generated code is committed).
 # protoc comes from grpcio-tools 1.74 (protobuf 6.31.1-level code) in a throwaway venv, so the
