@@ -7,11 +7,12 @@ from typing import Iterable
 
 
 def bar(iterable: Iterable | None = None, *, total: int | None = None, desc: str = "",
-        unit: str = "it", enabled: bool = True):
-    """A `tqdm.auto` bar: a widget in a notebook, text on stderr in a terminal."""
+        unit: str = "it", enabled: bool = True, leave: bool = True):
+    """A `tqdm.auto` bar: a widget in a notebook, text on stderr in a terminal. `leave=False` for
+    inner bars (one per epoch) that should disappear when done."""
     from tqdm.auto import tqdm
 
-    return tqdm(iterable, total=total, desc=desc, unit=unit, disable=not enabled, leave=True,
+    return tqdm(iterable, total=total, desc=desc, unit=unit, disable=not enabled, leave=leave,
                 dynamic_ncols=True)
 
 

@@ -15,7 +15,8 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("-r", "--results_dir", required=True, help="results directory (resumes if it "
                    "holds checkpoints)")
     p.add_argument("-n", "--model_name", default="model", help="name of the final model file (default model)")
-    p.add_argument("-k", "--key", default=None, help="encryption key of the pretrained model, if encrypted")
+    p.add_argument("-k", "--key", default=None, help="accepted for TLT compatibility: jupyter-tlt models "
+                   "are plain .keras files and need no key")
     p.add_argument("--gpus", type=int, default=1, help="GPUs to train on (MirroredStrategy); "
                    "several machines: set TF_CONFIG (see README)")
     p.add_argument("-v", "--verbose", action="store_true", help="log every step to the console")
@@ -39,7 +40,7 @@ def _evaluate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("-b", "--batch_size", type=int, default=None, help="batch size")
     p.add_argument("-f", "--framework", choices=["tlt", "keras"], default="keras",
                    help="model runtime (tlt = keras)")
-    p.add_argument("-k", "--key", default=None)
+    p.add_argument("-k", "--key", default=None, help="accepted for TLT compatibility; no key is needed")
     p.add_argument("-r", "--results_dir", help="where evaluate/metrics.json goes "
                    "(default: the model's results directory)")
     p.add_argument("--use_training_set", action="store_true", help="evaluate on the training folds")
@@ -62,7 +63,7 @@ def _infer_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("-i", "--image_dir", required=True, help="folder of images")
     p.add_argument("-r", "--results_dir", required=True, help="output folder")
     p.add_argument("-b", "--batch_size", type=int, default=8)
-    p.add_argument("-k", "--key", default=None)
+    p.add_argument("-k", "--key", default=None, help="accepted for TLT compatibility; no key is needed")
     p.add_argument("--overwrite", action="store_true")
     p.add_argument("-q", "--quiet", action="store_true")
 

@@ -30,7 +30,8 @@ class Progress(keras.callbacks.Callback):
         self.epoch_bar.update(self.initial_epoch)
 
     def on_epoch_begin(self, epoch, logs=None):
-        self.step_bar = bar(total=self.steps, desc=f"epoch {epoch + 1}", unit="step", enabled=self.enabled)
+        self.step_bar = bar(total=self.steps, desc=f"epoch {epoch + 1}", unit="step",
+                            enabled=self.enabled, leave=False)
 
     def on_train_batch_end(self, batch, logs=None):
         if self.step_bar is not None:
