@@ -43,7 +43,8 @@ class Progress(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if self.step_bar is not None:
             self.step_bar.close()
-        self.epoch_bar.set_postfix({k: f"{v:.4f}" for k, v in (logs or {}).items()}, refresh=False)
+        shown = {k: f"{v:.4f}" for k, v in (logs or {}).items() if k in ("loss", "val_mAP", "val_accuracy")}
+        self.epoch_bar.set_postfix(shown, refresh=False)
         self.epoch_bar.update(1)
 
     def on_train_end(self, logs=None):
@@ -82,7 +83,10 @@ class EpochEnd(keras.callbacks.Callback):
         if self.due(epoch):
             metrics = self.task.validate(self.model, self.batch_size)
             if metrics:
-                record.update({f"val_{k}" if not k.startswith("val_") else k: v for k, v in metrics.items()})
+                named = {f"val_{k}": float(v) for k, v in metrics.items()}
+                record.update(named)
+                if logs is not None:
+                    logs.update(named)  # so the progress bar and TensorBoard show them too
                 self.validations.append({"epoch": done, **metrics})
                 self.exp.log("validation", epoch=done, **metrics)
         self.history.append(record)
