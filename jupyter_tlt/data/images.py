@@ -143,20 +143,24 @@ class ImageScan:
     unsupported: dict[str, list[Path]] = field(default_factory=dict)
 
 
+def visible_entries(directory: str | os.PathLike, what: str) -> list[os.DirEntry]:
+    """The entries of `directory` sorted by name, hidden ones (`.DS_Store`, `._x.jpg`) left out;
+    an unreadable directory is a DataError naming it (`what`: "image" or "label")."""
+    try:
+        entries = sorted(os.scandir(directory), key=lambda e: e.name)
+    except OSError as exc:
+        raise DataError(f"{directory}: cannot list the {what} directory ({exc.strerror}); "
+                        "check the path and its permissions.") from None
+    return [e for e in entries if not e.name.startswith(".")]
+
+
 def scan_images(directory: str | os.PathLike) -> ImageScan:
     """Index the images of `directory` (not recursive) by file stem. Extensions are matched
     case-insensitively; hidden files (`.DS_Store`, `._x.jpg`) are skipped. When a stem has several
     image files, the first by name is kept and all are listed in `duplicates`."""
     scan = ImageScan()
     by_stem: dict[str, list[Path]] = {}
-    try:
-        entries = sorted(os.scandir(directory), key=lambda e: e.name)
-    except OSError as exc:
-        raise DataError(f"{directory}: cannot list the image directory ({exc.strerror}); "
-                        "check the path and its permissions.") from None
-    for entry in entries:
-        if entry.name.startswith("."):
-            continue
+    for entry in visible_entries(directory, "image"):
         try:
             if not entry.is_file():
                 continue

@@ -353,14 +353,9 @@ def _outside(obj: kitti.KittiObject, width: int, height: int, sample: _Sample,
 
 def _scan_labels(label_dir: Path) -> tuple[dict[str, Path], dict[str, list[Path]]]:
     labels: dict[str, list[Path]] = {}
-    try:
-        entries = sorted(os.scandir(label_dir), key=lambda e: e.name)
-    except OSError as exc:
-        raise DataError(f"{label_dir}: cannot list the label directory ({exc.strerror}); "
-                        "check the path and its permissions.") from None
-    for entry in entries:
+    for entry in _images.visible_entries(label_dir, "label"):
         p = Path(entry.path)
-        if entry.name.startswith(".") or p.suffix.lower() != ".txt":
+        if p.suffix.lower() != ".txt":
             continue
         labels.setdefault(p.stem, []).append(p)
     return ({s: ps[0] for s, ps in labels.items()},
