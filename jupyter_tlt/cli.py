@@ -30,6 +30,7 @@ dataset_convert_main = _alias("dataset-convert")
 train_main = _alias("train")
 evaluate_main = _alias("evaluate")
 infer_main = _alias("infer")
+prune_main = _alias("prune")
 
 
 def _main(call) -> int:

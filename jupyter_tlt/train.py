@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import TltError
+from .errors import SpecError, TltError
 from .experiments import Experiment
 from .spec import load_experiment_spec, spec_to_text, views
 from .tasks import infer_task, make_task
@@ -90,15 +90,18 @@ def train(spec, results_dir, *, task: str | None = None, gpus: int = 1, devices=
     train_ds, steps = t.train_data(global_batch)
     latest = exp.latest_checkpoint()
     transfer_text = ""
+    pretrained = _load_pretrained(pretrained_path(spec), key) if pretrained_path(spec) else None
     with strategy.scope():
         model = t.build()
+        if pretrained and pretrained[1].get("pruned"):
+            model = _pruned_widths(model, pretrained[0])  # retraining keeps the pruned model's widths
         model.compile(optimizer=make_optimizer(spec, steps, conf.epochs), **t.compile_args())
         if latest:
             initial_epoch = distribute.restore_checkpoint(model, latest[1])
         else:
             initial_epoch = 0
-            if pretrained_path(spec):
-                transfer_text = _transfer_pretrained(pretrained_path(spec), model, t.class_names, key)
+            if pretrained:
+                transfer_text = _transfer_pretrained(pretrained_path(spec), *pretrained, model, t.class_names)
     if initial_epoch >= conf.epochs:
         raise TltError(f"{results_dir}: already holds a checkpoint of epoch {initial_epoch} of "
                        f"{conf.epochs}; raise the number of epochs in the spec to train further, or "
@@ -153,12 +156,39 @@ def save_final(model, path: Path, **info) -> Path:
     return path
 
 
-def _transfer_pretrained(path: str, model, class_names: list[str], key: str | None) -> str:
+def _load_pretrained(path: str, key: str | None):
+    """(model, stored info) of the spec's pretrained model."""
     from .model_info import read_info
-    from .models import load_model, transfer_weights
+    from .models import load_model
 
-    source = load_model(path)
-    source_classes = read_info(path).get("class_names")
+    return load_model(path), read_info(path)
+
+
+def _pruned_widths(model, pruned):
+    """``model`` (built from the spec: regularizer, freezing) rebuilt with the pruned model's filter counts."""
+    from .models.naming import HEAD_LAYERS
+    from .pruning import with_widths
+    from .pruning.graph import FILTER_LAYERS
+
+    def filter_layers(m):
+        return {layer.name: layer for layer in m.layers
+                if type(layer).__name__ in FILTER_LAYERS and layer.name not in HEAD_LAYERS}
+
+    ours, theirs = filter_layers(model), filter_layers(pruned)
+    if set(ours) != set(theirs):
+        odd = sorted(set(ours) ^ set(theirs))[0]
+        raise SpecError(f"pretrained_model_path is a pruned {pruned.name} but model_config describes "
+                        f"{model.name} (layer {odd!r} is in only one of them); retrain with the model_config "
+                        "of the model that was pruned")
+    return with_widths(model, {name: layer.get_config()[FILTER_LAYERS[type(layer).__name__]]
+                               for name, layer in theirs.items()})
+
+
+def _transfer_pretrained(path: str, source, info: dict, model, class_names: list[str]) -> str:
+    from .models import transfer_weights
+
+    source_classes = info.get("class_names")
     report = transfer_weights(source, model, class_names_source=source_classes,
                               class_names_target=class_names if source_classes else None)
-    return f"{path}: {report}"
+    pruned = " (a pruned model: its widths are kept)" if info.get("pruned") else ""
+    return f"{path}{pruned}: {report}"

@@ -1,4 +1,4 @@
-"""Model steps: `train`, `evaluate`, `infer`."""
+"""Model steps: `train`, `evaluate`, `infer`, `prune`."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import argparse
 from . import Step
 
 TASKS = ("detection", "classification")
+EQUALIZATION = ("union", "intersection", "arithmetic_mean", "geometric_mean")  # pruning.criteria.CRITERIA
 
 
 def _train_args(p: argparse.ArgumentParser) -> None:
@@ -76,6 +77,49 @@ def _infer(args):
                  overwrite=args.overwrite, progress=not args.quiet)
 
 
+def _prune_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-m", "--model", required=True, help="model to prune (.keras, .hdf5)")
+    p.add_argument("-o", "--output_file", help="pruned model (e.g. results/prune/model_pruned.keras); "
+                   "the report goes next to it")
+    p.add_argument("-pth", "--pruning_threshold", type=float, default=0.1,
+                   help="filters whose normalized score is at or below it are removed (default 0.1); "
+                   "--sweep shows its effect")
+    p.add_argument("-nf", "--min_num_filters", type=int, default=16, help="filters kept per layer at least "
+                   "(default 16)")
+    p.add_argument("-pg", "--pruning_granularity", type=int, default=8,
+                   help="kept filters are a multiple of it (default 8)")
+    p.add_argument("-n", "--normalizer", choices=["max", "L2"], default="max",
+                   help="score normalization per layer (default max)")
+    p.add_argument("-eq", "--equalization_criterion", choices=EQUALIZATION, default="union",
+                   help="how filters that must stay aligned (residual adds) combine scores (default union)")
+    p.add_argument("-el", "--excluded_layers", nargs="*", default=[], metavar="LAYER",
+                   help="layers to leave whole, separated by spaces or commas (heads are always left whole)")
+    p.add_argument("--sweep", action="store_true", help="print parameters and FLOPs for thresholds 0 to 1 "
+                   "instead of pruning")
+    p.add_argument("-k", "--key", default=None, help="accepted for TLT compatibility; no key is needed")
+    p.add_argument("-v", "--verbose", action="store_true", help="print the per-layer table")
+
+
+def _prune(args):
+    from ..errors import OutputError
+    from ..prune import prune, prune_sweep
+
+    excluded = [name for item in args.excluded_layers for name in item.split(",")]
+    options = dict(min_num_filters=args.min_num_filters, pruning_granularity=args.pruning_granularity,
+                   normalizer=args.normalizer, equalization_criterion=args.equalization_criterion,
+                   excluded_layers=excluded)
+    if args.sweep:
+        thresholds = [round(0.05 * i, 2) for i in range(21)]
+        return prune_sweep(args.model, thresholds, **options).to_string(index=False, float_format="{:.3f}".format)
+    if not args.output_file:
+        raise OutputError("-o/--output_file is required: where to write the pruned model "
+                          "(e.g. results/prune/model_pruned.keras)")
+    report = prune(args.model, args.output_file, threshold=args.pruning_threshold, key=args.key, **options)
+    if args.verbose:
+        print(report.to_frame().to_string())
+    return report
+
+
 STEPS = [
     Step("train", "Train (or fine-tune, or retrain a pruned model) from an experiment spec.",
          _train_args, _train),
@@ -83,4 +127,6 @@ STEPS = [
          _evaluate_args, _evaluate),
     Step("infer", "Run a model on a folder of images: KITTI labels and drawn boxes, or a CSV.",
          _infer_args, _infer, aliases=("inference",)),
+    Step("prune", "Remove low-magnitude filters (structured pruning) to make a smaller, faster model; "
+         "retrain it afterwards.", _prune_args, _prune),
 ]

@@ -1,0 +1,149 @@
+"""`prune`: remove low-scoring filters (TAO's min_weight method) and save a smaller, ordinary Keras model.
+
+Example:
+    >>> report = prune("runs/detect/weights/model.keras", "runs/detect/prune/model_pruned.keras",
+    ...                threshold=0.3)
+    >>> report.params_ratio, report.to_frame()        # fraction of parameters kept; per-layer table
+    >>> prune_sweep("runs/detect/weights/model.keras", [0.1, 0.2, 0.4])   # the threshold's effect
+
+Retrain the pruned model by pointing the spec's `pretrained_model_path` (or `pretrained_model_file`)
+at it: training keeps its widths and copies its weights. The report goes next to the pruned model
+(`<name>_prune_report.json` and `<name>_prune_layers.csv`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from . import atomic
+from .errors import OutputError
+
+
+@dataclass
+class PruneReport:
+    """Sizes before and after, the options used, and the per-layer kept/total table."""
+
+    model_path: str
+    output_path: str
+    options: dict
+    params_before: int
+    params_after: int
+    flops_before: int
+    flops_after: int
+    file_bytes_before: int
+    file_bytes_after: int
+    layers: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def params_ratio(self) -> float:
+        """TAO's "pruning ratio": parameters of the pruned model / parameters of the original."""
+        return self.params_after / self.params_before
+
+    @property
+    def flops_ratio(self) -> float:
+        return self.flops_after / self.flops_before if self.flops_before else 1.0
+
+    def to_frame(self):
+        """The per-layer table: layer, kept, total, pruned, equalization group, why it was not pruned."""
+        import pandas as pd
+
+        return pd.DataFrame(self.layers).set_index("layer")
+
+    def summary_frame(self):
+        """Parameters, FLOPs and file size, before / after / ratio."""
+        import pandas as pd
+
+        rows = {"parameters": (self.params_before, self.params_after),
+                "GFLOPs": (self.flops_before / 1e9, self.flops_after / 1e9),
+                "file MB": (self.file_bytes_before / 2**20, self.file_bytes_after / 2**20)}
+        frame = pd.DataFrame(rows, index=["before", "after"]).T
+        frame["after / before"] = frame["after"] / frame["before"]
+        return frame
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "params_ratio": self.params_ratio, "flops_ratio": self.flops_ratio}
+
+    def __str__(self) -> str:
+        opts = ", ".join(f"{k}={v}" for k, v in self.options.items() if v not in ((), [], None))
+        table = self.summary_frame().to_string(float_format=lambda v: f"{v:,.3f}")
+        return (f"Pruned {self.model_path} -> {self.output_path} ({opts}) in {self.seconds:.1f}s\n{table}\n"
+                f"{self.params_before / self.params_after:.2f}x fewer parameters, "
+                f"{self.flops_before / max(self.flops_after, 1):.2f}x fewer FLOPs; "
+                f"per-layer table: {report_paths(self.output_path)[1]}")
+
+    def _repr_html_(self) -> str:
+        return (f"<p>Pruned <code>{self.model_path}</code> &rarr; <code>{self.output_path}</code>: "
+                f"{self.params_before / self.params_after:.2f}x fewer parameters</p>"
+                + self.summary_frame().to_html(float_format=lambda v: f"{v:,.3f}"))
+
+
+def prune(model, output, *, threshold: float = 0.1, min_num_filters: int = 16, pruning_granularity: int = 8,
+          normalizer: str = "max", equalization_criterion: str = "union",
+          excluded_layers: Iterable[str] = (), key: str | None = None) -> PruneReport:
+    """Prune ``model`` (a path, or a ``keras.Model``) and save the smaller model to ``output``."""
+    from .model_info import read_info, write_info
+    from .models import count_flops, load_model, save_model
+    from .pruning import Pruner
+
+    start = time.perf_counter()
+    output = Path(output)
+    if isinstance(model, (str, os.PathLike)):
+        source = Path(model)
+        if output.exists() and source.exists() and output.resolve() == source.resolve():
+            raise OutputError(f"-o/--output_file {output} is the model being pruned; write the pruned model "
+                              "to another file (e.g. results/prune/model_pruned.keras)")
+        keras_model, info = load_model(source), read_info(source)
+        model_name, bytes_before = str(source), source.stat().st_size
+    else:
+        keras_model, info = model, {}
+        model_name, bytes_before = model.name, int(model.count_params()) * 4
+    excluded = [name.strip() for name in excluded_layers if name.strip()]
+    pruner = Pruner(keras_model, normalizer=normalizer, criterion=equalization_criterion, excluded=excluded)
+    keep = pruner.keep(threshold, min_num_filters, pruning_granularity)
+    pruned = pruner.prune(threshold, min_num_filters, pruning_granularity)
+    options = {"threshold": threshold, "min_num_filters": min_num_filters,
+               "pruning_granularity": pruning_granularity, "normalizer": normalizer,
+               "equalization_criterion": equalization_criterion, "excluded_layers": excluded}
+    tmp = output.with_name(atomic.TEMP_PREFIX + "prune-" + output.name)
+    save_model(pruned, tmp)
+    write_info(tmp, {**info, "pruned": {**options, "source": model_name,
+                                        "params_before": int(keras_model.count_params())}})
+    os.replace(tmp, output)
+    report = PruneReport(model_name, str(output), options, int(keras_model.count_params()),
+                         int(pruned.count_params()), count_flops(keras_model), count_flops(pruned),
+                         bytes_before, output.stat().st_size, pruner.layer_table(keep),
+                         time.perf_counter() - start)
+    json_path, csv_path = report_paths(output)
+    atomic.write_text(json_path, json.dumps(report.to_dict(), indent=2))
+    atomic.write_text(csv_path, report.to_frame().to_csv())
+    return report
+
+
+def prune_sweep(model, thresholds: Sequence[float], *, min_num_filters: int = 16, pruning_granularity: int = 8,
+                normalizer: str = "max", equalization_criterion: str = "union",
+                excluded_layers: Iterable[str] = ()) -> Any:
+    """Parameters and FLOPs against the threshold (a pandas DataFrame), without building any model.
+
+    ``model`` is a path or a ``keras.Model``. Filter norms are computed once; each threshold then
+    costs well under a millisecond, which is what lets a slider show the effect as it moves.
+    """
+    from .models import load_model
+    from .pruning import Pruner
+
+    keras_model = load_model(model) if isinstance(model, (str, os.PathLike)) else model
+    pruner = Pruner(keras_model, normalizer=normalizer, criterion=equalization_criterion,
+                    excluded=list(excluded_layers))
+    return pruner.sweep(thresholds, min_num_filters, pruning_granularity)
+
+
+def report_paths(output) -> tuple[Path, Path]:
+    """Where the report of a pruned model goes: ``<name>_prune_report.json``, ``<name>_prune_layers.csv``."""
+    output = Path(output)
+    return (output.with_name(output.stem + "_prune_report.json"),
+            output.with_name(output.stem + "_prune_layers.csv"))
