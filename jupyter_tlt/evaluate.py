@@ -45,8 +45,8 @@ def load_for_inference(model_path, spec=None, key: str | None = None):
     from .models import load_model
     from .spec import load_experiment_spec
 
-    info = read_info(model_path)
-    model = load_model(model_path)
+    info = read_info(model_path, key)
+    model = load_model(model_path, key)
     if spec is None:
         if not info.get("spec"):
             raise SpecError(f"{model_path}: the model carries no spec; pass -e/--experiment_spec_file.")

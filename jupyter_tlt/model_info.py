@@ -6,6 +6,7 @@ attribute of an `.h5`/`.hdf5` file), so a model copied anywhere still knows its 
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import zipfile
@@ -30,18 +31,19 @@ def write_info(path: str | os.PathLike, info: dict) -> None:
             f.attrs[MEMBER] = text
 
 
-def read_info(path: str | os.PathLike) -> dict:
-    """The info stored by `write_info`, or {} for a model saved by other tools."""
+def read_info(path: str | os.PathLike, key: str | None = None) -> dict:
+    """The info stored by `write_info`, or {} for a model saved by other tools (decrypted with `key`)."""
+    from .models.encryption import is_encrypted, read_plain
+
     path = Path(path)
     try:
-        if path.suffix.lower() == ".keras":
-            with zipfile.ZipFile(path) as zf:
-                if MEMBER not in zf.namelist():
-                    return {}
-                return json.loads(zf.read(MEMBER))
+        plain = io.BytesIO(read_plain(path, key)) if is_encrypted(path) else path
+        if zipfile.is_zipfile(plain):
+            with zipfile.ZipFile(plain) as zf:
+                return json.loads(zf.read(MEMBER)) if MEMBER in zf.namelist() else {}
         import h5py
 
-        with h5py.File(path, "r") as f:
+        with h5py.File(plain, "r") as f:
             text = f.attrs.get(MEMBER)
             return json.loads(text) if text else {}
     except FileNotFoundError:

@@ -87,7 +87,7 @@ def prune(model, output, *, threshold: float = 0.1, min_num_filters: int = 16, p
           normalizer: str = "max", equalization_criterion: str = "union",
           excluded_layers: Iterable[str] = (), key: str | None = None) -> PruneReport:
     """Prune ``model`` (a path, or a ``keras.Model``) and save the smaller model to ``output``."""
-    from .model_info import read_info, write_info
+    from .model_info import read_info
     from .models import count_flops, load_model, save_model
     from .pruning import Pruner
 
@@ -98,7 +98,7 @@ def prune(model, output, *, threshold: float = 0.1, min_num_filters: int = 16, p
         if output.exists() and source.exists() and output.resolve() == source.resolve():
             raise OutputError(f"-o/--output_file {output} is the model being pruned; write the pruned model "
                               "to another file (e.g. results/prune/model_pruned.keras)")
-        keras_model, info = load_model(source), read_info(source)
+        keras_model, info = load_model(source, key), read_info(source, key)
         model_name, bytes_before = str(source), source.stat().st_size
     else:
         keras_model, info = model, {}
@@ -110,11 +110,8 @@ def prune(model, output, *, threshold: float = 0.1, min_num_filters: int = 16, p
     options = {"threshold": threshold, "min_num_filters": min_num_filters,
                "pruning_granularity": pruning_granularity, "normalizer": normalizer,
                "equalization_criterion": equalization_criterion, "excluded_layers": excluded}
-    tmp = output.with_name(atomic.TEMP_PREFIX + "prune-" + output.name)
-    save_model(pruned, tmp)
-    write_info(tmp, {**info, "pruned": {**options, "source": model_name,
-                                        "params_before": int(keras_model.count_params())}})
-    os.replace(tmp, output)
+    save_model(pruned, output, key=key, info={**info, "pruned": {
+        **options, "source": model_name, "params_before": int(keras_model.count_params())}})
     report = PruneReport(model_name, str(output), options, int(keras_model.count_params()),
                          int(pruned.count_params()), count_flops(keras_model), count_flops(pruned),
                          bytes_before, output.stat().st_size, pruner.layer_table(keep),
@@ -127,7 +124,7 @@ def prune(model, output, *, threshold: float = 0.1, min_num_filters: int = 16, p
 
 def prune_sweep(model, thresholds: Sequence[float], *, min_num_filters: int = 16, pruning_granularity: int = 8,
                 normalizer: str = "max", equalization_criterion: str = "union",
-                excluded_layers: Iterable[str] = ()) -> Any:
+                excluded_layers: Iterable[str] = (), key: str | None = None) -> Any:
     """Parameters and FLOPs against the threshold (a pandas DataFrame), without building any model.
 
     ``model`` is a path or a ``keras.Model``. Filter norms are computed once; each threshold then
@@ -136,7 +133,7 @@ def prune_sweep(model, thresholds: Sequence[float], *, min_num_filters: int = 16
     from .models import load_model
     from .pruning import Pruner
 
-    keras_model = load_model(model) if isinstance(model, (str, os.PathLike)) else model
+    keras_model = load_model(model, key) if isinstance(model, (str, os.PathLike)) else model
     pruner = Pruner(keras_model, normalizer=normalizer, criterion=equalization_criterion,
                     excluded=list(excluded_layers))
     return pruner.sweep(thresholds, min_num_filters, pruning_granularity)

@@ -11,7 +11,6 @@ pruned one: `pretrained_model_path` names the model whose weights are transferre
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -131,7 +130,7 @@ def train(spec, results_dir, *, task: str | None = None, gpus: int = 1, devices=
         raise
     model_path = exp.weights_dir / f"{model_name}.keras"
     if chief:
-        save_final(model, model_path, task=task_name, class_names=t.class_names,
+        save_final(model, model_path, key, task=task_name, class_names=t.class_names,
                    input_shape=views.input_shape(spec), spec=spec_to_text(spec))
         last = epoch_end.validations[-1] if epoch_end.validations else {}
         exp.set_status("finished", model=str(model_path), **{k: v for k, v in last.items()})
@@ -140,20 +139,13 @@ def train(spec, results_dir, *, task: str | None = None, gpus: int = 1, devices=
                        time.perf_counter() - start)
 
 
-def save_final(model, path: Path, **info) -> Path:
+def save_final(model, path: Path, key: str | None = None, **info) -> Path:
     """Save an uncompiled copy (no optimizer state) with jupyter-tlt's info inside the file."""
-    from .atomic import TEMP_PREFIX
-    from .model_info import write_info
     from .models import save_model
-
     from .tf_import import keras
 
     plain = keras().Model(model.inputs, model.outputs, name=model.name)
-    tmp = path.with_name(TEMP_PREFIX + "final-" + path.name)
-    save_model(plain, tmp)
-    write_info(tmp, info)
-    os.replace(tmp, path)
-    return path
+    return save_model(plain, path, info=info, key=key)
 
 
 def _load_pretrained(path: str, key: str | None):
@@ -161,7 +153,7 @@ def _load_pretrained(path: str, key: str | None):
     from .model_info import read_info
     from .models import load_model
 
-    return load_model(path), read_info(path)
+    return load_model(path, key), read_info(path, key)
 
 
 def _pruned_widths(model, pruned):

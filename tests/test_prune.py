@@ -222,3 +222,21 @@ def test_a_model_with_an_unsupported_layer_is_named(tmp_path):
         warnings.simplefilter("ignore")
         save_model(model, tmp_path / "lstm.keras")
     assert cli.main(["prune", "-m", str(tmp_path / "lstm.keras"), "-o", str(tmp_path / "p.keras")]) == 2
+
+
+def test_encrypted_model_prunes_only_with_its_key(tmp_path, capsys):
+    model = build("classification", "alexnet", None)
+    save_model(model, tmp_path / "secret.keras", info={"task": "classification"}, key="tlt_encode")
+    assert not (tmp_path / "secret.keras").read_bytes().startswith(b"PK")
+    assert read_info(tmp_path / "secret.keras", key="tlt_encode") == {"task": "classification"}
+    base = ["prune", "-m", str(tmp_path / "secret.keras"), "-o", str(tmp_path / "small.keras"), "-pth", "0.9"]
+    assert cli.main(base + ["-k", "wrong"]) == 2
+    assert "wrong key" in capsys.readouterr().err
+    assert cli.main(base) == 2
+    assert "pass the key it was saved with (-k KEY)" in capsys.readouterr().err
+    assert cli.main(base + ["-k", "tlt_encode"]) == 0
+    with pytest.raises(DataError, match="wrong key"):
+        load_model(tmp_path / "small.keras", key="other")
+    small = load_model(tmp_path / "small.keras", key="tlt_encode")
+    assert small.count_params() <= model.count_params()
+    assert read_info(tmp_path / "small.keras", key="tlt_encode")["pruned"]["threshold"] == 0.9

@@ -7,6 +7,7 @@ import argparse
 from . import Step
 
 TASKS = ("detection", "classification")
+KEY_HELP = "key of an encrypted model (optional: without -k nothing is encrypted and no key is needed)"
 EQUALIZATION = ("union", "intersection", "arithmetic_mean", "geometric_mean")  # pruning.criteria.CRITERIA
 
 
@@ -16,8 +17,7 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("-r", "--results_dir", required=True, help="results directory (resumes if it "
                    "holds checkpoints)")
     p.add_argument("-n", "--model_name", default="model", help="name of the final model file (default model)")
-    p.add_argument("-k", "--key", default=None, help="accepted for TLT compatibility: jupyter-tlt models "
-                   "are plain .keras files and need no key")
+    p.add_argument("-k", "--key", default=None, help=KEY_HELP + "; the final model is encrypted with it")
     p.add_argument("--gpus", type=int, default=1, help="GPUs to train on (MirroredStrategy); "
                    "several machines: set TF_CONFIG (see README)")
     p.add_argument("-v", "--verbose", action="store_true", help="log every step to the console")
@@ -41,7 +41,7 @@ def _evaluate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("-b", "--batch_size", type=int, default=None, help="batch size")
     p.add_argument("-f", "--framework", choices=["tlt", "keras"], default="keras",
                    help="model runtime (tlt = keras)")
-    p.add_argument("-k", "--key", default=None, help="accepted for TLT compatibility; no key is needed")
+    p.add_argument("-k", "--key", default=None, help=KEY_HELP)
     p.add_argument("-r", "--results_dir", help="where evaluate/metrics.json goes "
                    "(default: the model's results directory)")
     p.add_argument("--use_training_set", action="store_true", help="evaluate on the training folds")
@@ -64,7 +64,7 @@ def _infer_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("-i", "--image_dir", required=True, help="folder of images")
     p.add_argument("-r", "--results_dir", required=True, help="output folder")
     p.add_argument("-b", "--batch_size", type=int, default=8)
-    p.add_argument("-k", "--key", default=None, help="accepted for TLT compatibility; no key is needed")
+    p.add_argument("-k", "--key", default=None, help=KEY_HELP)
     p.add_argument("--overwrite", action="store_true")
     p.add_argument("-q", "--quiet", action="store_true")
 
@@ -96,7 +96,7 @@ def _prune_args(p: argparse.ArgumentParser) -> None:
                    help="layers to leave whole, separated by spaces or commas (heads are always left whole)")
     p.add_argument("--sweep", action="store_true", help="print parameters and FLOPs for thresholds 0 to 1 "
                    "instead of pruning")
-    p.add_argument("-k", "--key", default=None, help="accepted for TLT compatibility; no key is needed")
+    p.add_argument("-k", "--key", default=None, help=KEY_HELP + "; the pruned model is encrypted with it")
     p.add_argument("-v", "--verbose", action="store_true", help="print the per-layer table")
 
 
@@ -110,7 +110,7 @@ def _prune(args):
                    excluded_layers=excluded)
     if args.sweep:
         thresholds = [round(0.05 * i, 2) for i in range(21)]
-        return prune_sweep(args.model, thresholds, **options).to_string(index=False, float_format="{:.3f}".format)
+        return prune_sweep(args.model, thresholds, key=args.key, **options).to_string(index=False, float_format="{:.3f}".format)
     if not args.output_file:
         raise OutputError("-o/--output_file is required: where to write the pruned model "
                           "(e.g. results/prune/model_pruned.keras)")

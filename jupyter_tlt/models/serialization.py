@@ -21,6 +21,7 @@ from typing import Any
 
 from ..atomic import TEMP_PREFIX, ensure_writable_dir
 from ..errors import DataError, OutputError
+from . import encryption
 from .blocks import keras_module
 
 KERAS_SUFFIX = ".keras"
@@ -30,11 +31,13 @@ _CODE_CLASSES = {"Lambda", "__lambda__", "TFOpLambda"}
 _SAFE_MODULE_PREFIXES = ("keras", "tf_keras")  # built-in objects; anything else is someone's Python code
 
 
-def save_model(model: Any, path: str | os.PathLike) -> Path:
+def save_model(model: Any, path: str | os.PathLike, *, info: dict | None = None, key: str | None = None) -> Path:
     """Write ``model`` to ``path`` (``.keras``, ``.h5`` or ``.hdf5``) atomically and return the path.
 
-    The model is written under a temporary name in the same directory (``.tmp-<name>.<random><suffix>``:
-    Keras needs the suffix to choose the format) and renamed, so a crash never leaves half a model.
+    ``info`` (task, class names, spec...) is stored inside the file (see ``model_info``); with ``key``
+    the file is encrypted (see ``encryption``). The model is written under a temporary name in the
+    same directory (``.tmp-<name>.<random><suffix>``: Keras needs the suffix to choose the format) and
+    renamed, so a crash never leaves half a model.
     """
     final = Path(path)
     suffix = final.suffix.lower()
@@ -47,7 +50,15 @@ def save_model(model: Any, path: str | os.PathLike) -> Path:
     try:
         with _quiet_legacy_notice():
             model.save(str(tmp), overwrite=True)
-        os.replace(tmp, final)
+        if info is not None:
+            from ..model_info import write_info
+
+            write_info(tmp, info)
+        if key:
+            encryption.encrypt_file(tmp, final, key)
+            tmp.unlink()
+        else:
+            os.replace(tmp, final)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
@@ -69,38 +80,51 @@ def _quiet_legacy_notice():
         logger.setLevel(level)
 
 
-def load_model(path: str | os.PathLike):
+def load_model(path: str | os.PathLike, key: str | None = None):
     """Load a ``.keras`` or ``.h5``/``.hdf5`` model saved by jupyter-tlt, uncompiled.
 
-    Raises DataError naming the file when it is missing, not a model, holds weights only, or contains
-    code (a Lambda layer or a non-Keras class): such a file is refused before anything in it runs.
+    An encrypted model (saved with ``-k KEY``) is decrypted with ``key`` first. Raises DataError naming
+    the file when it is missing, not a model, holds weights only, needs another key, or contains code
+    (a Lambda layer or a non-Keras class): such a file is refused before anything in it runs.
     """
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: no such model file; check the path (train writes <results>/weights/*.keras)")
     if path.is_dir():
         raise DataError(f"{path}: is a directory, not a model file; pass a .keras or .hdf5 file")
+    if encryption.is_encrypted(path):
+        plain = encryption.read_plain(path, key)
+        suffix = H5_SUFFIXES[0] if plain.startswith(_HDF5_SIGNATURE) else KERAS_SUFFIX
+        with tempfile.TemporaryDirectory(prefix="jupyter-tlt-") as tmp:  # private (0700), removed after
+            inner = Path(tmp) / f"model{suffix}"
+            inner.write_bytes(plain)
+            return _load(inner, path)
+    return _load(path, path)
+
+
+def _load(path: Path, shown: Path):
+    """Load ``path``; messages name ``shown`` (the user's file, when ``path`` is its decrypted copy)."""
     suffix = path.suffix.lower()
     if suffix == KERAS_SUFFIX:
-        config = _keras_archive_config(path)
+        config = _keras_archive_config(path, shown)
     elif suffix in H5_SUFFIXES:
-        config = _h5_config(path)
+        config = _h5_config(path, shown)
     else:
         extra = " (encrypted TLT/TAO .tlt/.etlt models cannot be read)" if suffix in (".tlt", ".etlt") else ""
-        raise DataError(f"{path}: unsupported model file type {suffix or '(no suffix)'!r}{extra}; "
+        raise DataError(f"{shown}: unsupported model file type {suffix or '(no suffix)'!r}{extra}; "
                         "jupyter-tlt loads the .keras and .hdf5/.h5 models it saves")
-    _refuse_code(config, path)
+    _refuse_code(config, shown)
     keras = keras_module()
     try:
         return keras.saving.load_model(str(path), compile=False, safe_mode=True)
     except ValueError as exc:
         if "safe_mode" in str(exc) or "arbitrary code" in str(exc):
-            raise DataError(f"{path}: the model contains code (a Lambda layer), which was not loaded: "
+            raise DataError(f"{shown}: the model contains code (a Lambda layer), which was not loaded: "
                             "loading it would run Python code stored in the file") from None
-        raise DataError(f"{path}: cannot be loaded as a Keras model ({_first_line(exc)}); "
+        raise DataError(f"{shown}: cannot be loaded as a Keras model ({_first_line(exc)}); "
                         "re-save it with jupyter-tlt (save_model)") from None
     except Exception as exc:  # Keras raises many types for a broken file; the user needs one message
-        raise DataError(f"{path}: cannot be loaded as a Keras model ({type(exc).__name__}: {_first_line(exc)}); "
+        raise DataError(f"{shown}: cannot be loaded as a Keras model ({type(exc).__name__}: {_first_line(exc)}); "
                         "re-save it with jupyter-tlt (save_model)") from None
 
 
@@ -109,34 +133,34 @@ def _first_line(exc: BaseException) -> str:
     return (text[0] if text else "")[:300]
 
 
-def _keras_archive_config(path: Path) -> dict:
+def _keras_archive_config(path: Path, shown: Path) -> dict:
     try:
         with zipfile.ZipFile(path) as archive:
             if "config.json" not in archive.namelist():
-                raise DataError(f"{path}: is a zip archive but not a Keras model (no config.json); "
+                raise DataError(f"{shown}: is a zip archive but not a Keras model (no config.json); "
                                 "pass a model saved by jupyter-tlt")
             raw = archive.read("config.json")
     except zipfile.BadZipFile:
-        raise DataError(f"{path}: is not a Keras model file (not a .keras zip archive); "
+        raise DataError(f"{shown}: is not a Keras model file (not a .keras zip archive); "
                         "pass a model saved by jupyter-tlt") from None
     except OSError as exc:
-        raise DataError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+        raise DataError(f"{shown}: cannot be read ({exc.strerror or exc})") from None
     try:
         config = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
-        raise DataError(f"{path}: config.json of the archive is not valid JSON; "
+        raise DataError(f"{shown}: config.json of the archive is not valid JSON; "
                         "the model file is damaged") from None
     if not isinstance(config, dict):
-        raise DataError(f"{path}: config.json does not describe a model; the model file is damaged")
+        raise DataError(f"{shown}: config.json does not describe a model; the model file is damaged")
     config = dict(config)
     config.pop("compile_config", None)  # not deserialized: models load with compile=False
     return config
 
 
-def _h5_config(path: Path) -> dict:
+def _h5_config(path: Path, shown: Path) -> dict:
     with open(path, "rb") as fh:
         if fh.read(8) != _HDF5_SIGNATURE:
-            raise DataError(f"{path}: is not an HDF5 model file; "
+            raise DataError(f"{shown}: is not an HDF5 model file; "
                             "pass a .keras or .hdf5 model saved by jupyter-tlt")
     import h5py
 
@@ -144,19 +168,19 @@ def _h5_config(path: Path) -> dict:
         with h5py.File(path, "r") as h5:
             raw = h5.attrs.get("model_config")
     except OSError as exc:
-        raise DataError(f"{path}: the HDF5 file cannot be read ({exc}); the model file is damaged") from None
+        raise DataError(f"{shown}: the HDF5 file cannot be read ({exc}); the model file is damaged") from None
     if raw is None:
-        raise DataError(f"{path}: holds weights only, no model architecture; save the whole model "
+        raise DataError(f"{shown}: holds weights only, no model architecture; save the whole model "
                         "(save_model) or build the model from the spec and load these weights into it")
     if isinstance(raw, bytes):
         raw = raw.decode("utf-8", errors="replace")
     try:
         config = json.loads(raw)
     except ValueError:
-        raise DataError(f"{path}: the model architecture stored in the file is not valid JSON; "
+        raise DataError(f"{shown}: the model architecture stored in the file is not valid JSON; "
                         "the model file is damaged") from None
     if not isinstance(config, dict):
-        raise DataError(f"{path}: the stored architecture does not describe a model; the model file is damaged")
+        raise DataError(f"{shown}: the stored architecture does not describe a model; the model file is damaged")
     return config
 
 
