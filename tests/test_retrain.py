@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from jupyter_tlt import cli
+from jupyter_tlt.compare import compare
 from jupyter_tlt.evaluate import evaluate
 from jupyter_tlt.models import load_model
 from jupyter_tlt.prune import prune
@@ -23,7 +25,7 @@ def widths(model):
     return {layer.name: layer.get_config()["filters"] for layer in model.layers if type(layer).__name__ == "Conv2D"}
 
 
-def test_detection_prune_then_retrain_from_the_cli_keeps_widths_and_resumes(tmp_path):
+def test_detection_prune_then_retrain_from_the_cli_keeps_widths_and_resumes(tmp_path, capsys):
     records = detection_records(tmp_path / "data")
     trained = train(detection_spec(records, epochs=1), tmp_path / "train", progress=False)
     pruned_path = tmp_path / "prune" / "model_pruned.keras"
@@ -48,6 +50,15 @@ def test_detection_prune_then_retrain_from_the_cli_keeps_widths_and_resumes(tmp_
     assert "resumed at epoch 2" in again.stdout
     result = evaluate("detection", tmp_path / "retrain" / "weights" / "model.keras")
     assert "moderate" in str(result)
+    table = compare("detection", {"unpruned": trained.model_path, "pruned": pruned_path,
+                                  "retrained": tmp_path / "retrain" / "weights" / "model.keras"}, progress=False)
+    frame = table.to_frame()
+    assert list(frame.index) == ["unpruned", "pruned", "retrained"]
+    assert frame.loc["pruned", "parameters"] == frame.loc["retrained", "parameters"] < frame.loc["unpruned",
+                                                                                                   "parameters"]
+    assert frame.loc["retrained", "mAP moderate (%)"] == pytest.approx(result.metrics.mAP["moderate"] * 100)
+    assert cli.main(["compare", "detection", "-q", "-m", f"before={trained.model_path}", "-m", str(pruned_path)]) == 0
+    assert "before" in capsys.readouterr().out
 
 
 def test_classification_prune_then_retrain_in_python(tmp_path):

@@ -1,4 +1,4 @@
-"""Model steps: `train`, `evaluate`, `infer`, `prune`."""
+"""Model steps: `train`, `evaluate`, `infer`, `prune`, `compare`."""
 
 from __future__ import annotations
 
@@ -120,6 +120,25 @@ def _prune(args):
     return report
 
 
+def _compare_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("task", choices=TASKS)
+    p.add_argument("-m", "--model_path", action="append", required=True, metavar="[LABEL=]MODEL",
+                   help="a model to compare (repeat -m; LABEL= names its row)")
+    p.add_argument("-e", "--experiment_spec_file", help="spec of the evaluation data (default: the one stored "
+                   "in the first model)")
+    p.add_argument("-d", "--dataset_dir", help="classification: folder of class sub-folders")
+    p.add_argument("-k", "--key", default=None, help=KEY_HELP)
+    p.add_argument("-q", "--quiet", action="store_true")
+
+
+def _compare(args):
+    from ..compare import compare
+
+    models = dict(item.split("=", 1) if "=" in item else (item, item) for item in args.model_path)
+    return compare(args.task, models, spec=args.experiment_spec_file, dataset_dir=args.dataset_dir,
+                   key=args.key, progress=not args.quiet)
+
+
 STEPS = [
     Step("train", "Train (or fine-tune, or retrain a pruned model) from an experiment spec.",
          _train_args, _train),
@@ -129,4 +148,6 @@ STEPS = [
          _infer_args, _infer, aliases=("inference",)),
     Step("prune", "Remove low-magnitude filters (structured pruning) to make a smaller, faster model; "
          "retrain it afterwards.", _prune_args, _prune),
+    Step("compare", "Size, FLOPs and accuracy of several models side by side (the before/after table).",
+         _compare_args, _compare),
 ]
