@@ -5,7 +5,7 @@ CLASSES = ("car", "cyclist", "pedestrian", "road_sign")
 
 def detection_spec(records: str, *, epochs: int, width: int = 256, height: int = 160,
                    pretrained: str = "", batch: int = 16, max_lr: float = 1e-3, layers: int = 18,
-                   seed: int = 42) -> str:
+                   seed: int = 42, regularizer: str = "L2", reg_weight: float = 1e-5) -> str:
     mapping = "".join(f'  target_class_mapping {{ key: "{c}" value: "{c}" }}\n' for c in CLASSES)
     clustering = "".join(
         f'  target_class_config {{ key: "{c}" value {{ clustering_config {{ coverage_threshold: 0.1 '
@@ -31,7 +31,7 @@ evaluation_config {{ validation_period_during_training: {max(1, epochs // 3)} fi
 training_config {{ batch_size_per_gpu: {batch} num_epochs: {epochs}
   learning_rate {{ soft_start_annealing_schedule {{ min_learning_rate: {max_lr / 50} max_learning_rate: {max_lr}
     soft_start: 0.1 annealing: 0.7 }} }}
-  regularizer {{ type: L2 weight: 1e-5 }}
+  regularizer {{ type: {regularizer} weight: {reg_weight} }}
   optimizer {{ adam {{ }} }}
 }}
 """

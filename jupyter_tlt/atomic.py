@@ -32,11 +32,19 @@ def atomic_path(final: str | os.PathLike) -> Iterator[Path]:
     tmp = Path(name)
     try:
         yield tmp
-        os.replace(tmp, final)
+        publish(tmp, final)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
         raise
+
+
+def publish(tmp: Path, final: str | os.PathLike) -> None:
+    """Rename a finished temporary file to ``final`` with the usual permissions (mkstemp makes it 0600)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    os.replace(tmp, final)
 
 
 def write_text(final: str | os.PathLike, text: str) -> Path:

@@ -144,7 +144,8 @@ def save_final(model, path: Path, key: str | None = None, **info) -> Path:
     from .models import save_model
     from .tf_import import keras
 
-    plain = keras().Model(model.inputs, model.outputs, name=model.name)
+    inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs  # a list would make callers warn
+    plain = keras().Model(inputs, model.outputs, name=model.name)
     return save_model(plain, path, info=info, key=key)
 
 
