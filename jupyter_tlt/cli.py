@@ -31,6 +31,8 @@ train_main = _alias("train")
 evaluate_main = _alias("evaluate")
 infer_main = _alias("infer")
 prune_main = _alias("prune")
+export_main = _alias("export")
+converter_main = _alias("convert")
 
 
 def _main(call) -> int:

@@ -56,7 +56,8 @@ def compare(task: str, models: Mapping[str, str] | Sequence[str], *, spec=None, 
         models = {Path(p).parent.parent.name + "/" + Path(p).name: p for p in models}
     result = Comparison(task)
     for label, path in models.items():
-        model, _, used_spec = load_for_inference(path, spec, key)
+        runner, _, used_spec = load_for_inference(path, spec, key)
+        model = runner.model
         spec = spec or used_spec  # the first model's spec serves them all
         ev = evaluate(task, path, spec=spec, dataset_dir=dataset_dir, key=key, progress=progress)
         score = ev.metrics.mAP["moderate"] if task == "detection" else ev.metrics.top1

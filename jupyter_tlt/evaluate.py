@@ -39,32 +39,35 @@ class EvaluateResult:
         return self.metrics._repr_html_()
 
 
-def load_for_inference(model_path, spec=None, key: str | None = None):
-    """(model, info, spec): the model, its stored info, and the spec (given, or stored in the model)."""
-    from .model_info import read_info
-    from .models import load_model
+def load_for_inference(model_path, spec=None, key: str | None = None, framework: str | None = None):
+    """(runner, info, spec): the model behind the runner interface (``runners.py``; `framework` keras,
+    onnx or tensorrt, by default from the suffix), its stored info, and the spec (given, or stored)."""
+    from .runners import make_runner
     from .spec import load_experiment_spec
 
-    info = read_info(model_path, key)
-    model = load_model(model_path, key)
+    runner = make_runner(model_path, "keras" if framework == "tlt" else framework, key)
+    info = runner.info
     if spec is None:
         if not info.get("spec"):
             raise SpecError(f"{model_path}: the model carries no spec; pass -e/--experiment_spec_file.")
         spec = load_experiment_spec(info["spec"], name=f"{model_path} (stored spec)")
     else:
         spec = load_experiment_spec(spec)
-    return model, info, spec
+    return runner, info, spec
 
 
 def evaluate(task: str, model_path, *, spec=None, dataset_dir=None, batch_size: int | None = None,
              use_training_set: bool = False, results_dir=None, key: str | None = None,
-             progress: bool = True) -> EvaluateResult:
-    """Evaluate `model_path` on the spec's validation split (or `dataset_dir` for classification)."""
+             framework: str | None = None, progress: bool = True) -> EvaluateResult:
+    """Evaluate `model_path` on the spec's validation split (or `dataset_dir` for classification).
+
+    `framework` ("keras", "onnx", "tensorrt"; default: by the file's suffix) picks the runner, so an
+    exported model is measured with the same data, post-processing and metric code."""
     from .tasks import make_task
     from .training.settings import settings
 
     start = time.perf_counter()
-    model, info, spec = load_for_inference(model_path, spec, key)
+    model, info, spec = load_for_inference(model_path, spec, key, framework)
     class_names = info.get("class_names")
     if task == "classification":
         from .tasks.classification import ClassificationTask

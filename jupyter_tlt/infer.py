@@ -50,12 +50,15 @@ class InferResult:
 
 
 def infer(task: str, model_path, image_dir, results_dir, *, spec=None, batch_size: int = 8,
-          key: str | None = None, overwrite: bool = False, progress: bool = True) -> InferResult:
-    """Predict every image in `image_dir` and write the results under `results_dir`."""
+          key: str | None = None, framework: str | None = None, overwrite: bool = False,
+          progress: bool = True) -> InferResult:
+    """Predict every image in `image_dir` and write the results under `results_dir`.
+
+    `framework` ("keras", "onnx", "tensorrt"; default: by the file's suffix) picks the runner."""
     from .evaluate import load_for_inference
 
     start = time.perf_counter()
-    model, info, spec = load_for_inference(model_path, spec, key)
+    model, info, spec = load_for_inference(model_path, spec, key, framework)
     files = sorted(image_files.find_images(image_dir).values())
     if not files:
         raise DataError(f"{image_dir}: no images (.jpg, .jpeg, .png) found; check -i/--image_dir.")
@@ -84,7 +87,7 @@ def _detect(model, spec, class_names, files, out, batch_size, progress) -> Infer
     written = []
     with bar(total=len(files), desc="infer", unit="img", enabled=progress) as pbar:
         for images, meta in image_files_dataset(files, output_size=(height, width), batch_size=batch_size):
-            cov, bbox = model.predict_on_batch(images)
+            cov, bbox = model(images, training=False)
             for dets, scale, index in zip(postprocess(cov, bbox, config), meta["scale"].numpy(),
                                           meta["index"].numpy()):
                 path = files[int(index)]
@@ -117,7 +120,7 @@ def _classify(model, spec, class_names, files, out, batch_size, progress) -> Inf
     with bar(total=len(files), desc="infer", unit="img", enabled=progress) as pbar:
         for images, meta in image_files_dataset(files, output_size=(height, width), batch_size=batch_size,
                                                 letterbox=False):
-            probs = np.asarray(model.predict_on_batch(images))
+            probs = np.asarray(model(images, training=False))
             for p, index in zip(probs, meta["index"].numpy()):
                 best = int(np.argmax(p))
                 counts[class_names[best]] += 1

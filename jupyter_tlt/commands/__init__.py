@@ -23,9 +23,9 @@ class Step:
 
 
 def _steps() -> list[Step]:
-    from . import data, model
+    from . import data, deploy, model
 
-    return [*data.STEPS, *model.STEPS]
+    return [*data.STEPS, *model.STEPS, *deploy.STEPS]
 
 
 STEPS: dict[str, Step] = {}

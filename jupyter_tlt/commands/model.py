@@ -7,6 +7,7 @@ import argparse
 from . import Step
 
 TASKS = ("detection", "classification")
+FRAMEWORKS = ("keras", "tlt", "onnx", "tensorrt")
 KEY_HELP = "key of an encrypted model (optional: without -k nothing is encrypted and no key is needed)"
 EQUALIZATION = ("union", "intersection", "arithmetic_mean", "geometric_mean")  # pruning.criteria.CRITERIA
 
@@ -39,8 +40,8 @@ def _evaluate_args(p: argparse.ArgumentParser) -> None:
                    help="model file (.keras, .hdf5)")
     p.add_argument("-d", "--dataset_dir", help="classification: folder of class sub-folders")
     p.add_argument("-b", "--batch_size", type=int, default=None, help="batch size")
-    p.add_argument("-f", "--framework", choices=["tlt", "keras"], default="keras",
-                   help="model runtime (tlt = keras)")
+    p.add_argument("-f", "--framework", choices=FRAMEWORKS, default=None,
+                   help="model runtime (default: by the file's suffix; tlt = keras)")
     p.add_argument("-k", "--key", default=None, help=KEY_HELP)
     p.add_argument("-r", "--results_dir", help="where evaluate/metrics.json goes "
                    "(default: the model's results directory)")
@@ -54,7 +55,7 @@ def _evaluate(args):
     return evaluate(args.task, args.model_path, spec=args.experiment_spec_file,
                     dataset_dir=args.dataset_dir, batch_size=args.batch_size,
                     use_training_set=args.use_training_set, results_dir=args.results_dir,
-                    key=args.key, progress=not args.quiet)
+                    key=args.key, framework=args.framework, progress=not args.quiet)
 
 
 def _infer_args(p: argparse.ArgumentParser) -> None:
@@ -64,6 +65,8 @@ def _infer_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("-i", "--image_dir", required=True, help="folder of images")
     p.add_argument("-r", "--results_dir", required=True, help="output folder")
     p.add_argument("-b", "--batch_size", type=int, default=8)
+    p.add_argument("-f", "--framework", choices=FRAMEWORKS, default=None,
+                   help="model runtime (default: by the file's suffix; tlt = keras)")
     p.add_argument("-k", "--key", default=None, help=KEY_HELP)
     p.add_argument("--overwrite", action="store_true")
     p.add_argument("-q", "--quiet", action="store_true")
@@ -73,7 +76,7 @@ def _infer(args):
     from ..infer import infer
 
     return infer(args.task, args.model_path, args.image_dir, args.results_dir,
-                 spec=args.experiment_spec_file, batch_size=args.batch_size, key=args.key,
+                 spec=args.experiment_spec_file, batch_size=args.batch_size, key=args.key, framework=args.framework,
                  overwrite=args.overwrite, progress=not args.quiet)
 
 

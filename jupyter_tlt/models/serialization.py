@@ -19,7 +19,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from ..atomic import TEMP_PREFIX, ensure_writable_dir
+from ..atomic import TEMP_PREFIX, ensure_writable_dir, publish
 from ..errors import DataError, OutputError
 from . import encryption
 from .blocks import keras_module
@@ -58,7 +58,7 @@ def save_model(model: Any, path: str | os.PathLike, *, info: dict | None = None,
             encryption.encrypt_file(tmp, final, key)
             tmp.unlink()
         else:
-            os.replace(tmp, final)
+            publish(tmp, final)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()

@@ -1,0 +1,228 @@
+"""DeepStream integration: ``labels.txt`` and the Gst-nvinfer config file of an exported model.
+
+    from jupyter_tlt.detectnet.postprocess import PostprocessConfig
+    from jupyter_tlt.export.deepstream import read_nvinfer_config, write_labels, write_nvinfer_config
+
+    write_labels("export/labels.txt", class_names)
+    write_nvinfer_config("export/nvinfer_config.txt", task="detection", onnx_file="model.onnx",
+                         class_names=class_names, input_shape=(3, 384, 1248), data_type="int8",
+                         int8_calib_file="cal.bin", postprocess=PostprocessConfig.from_spec(spec, class_names))
+    read_nvinfer_config("export/nvinfer_config.txt")["property"]["infer-dims"]   # '3;384;1248'
+
+The ONNX graph takes RGB in [0, 1], NCHW (``onnx_graph``), so nvinfer scales pixels by 1/255 with zero
+offsets. Relative file paths are relative to the config file's folder, as DeepStream reads them;
+absolute paths are written relative to that folder so the export folder can be moved as a whole.
+DetectNet_v2 outputs are decoded by nvinfer's built-in DetectNet parser (boxes scaled by 35, grid
+offset 0.5) and clustered with the spec's per-class ``clustering_config``.
+"""
+
+from __future__ import annotations
+
+import configparser
+import math
+import os
+import warnings
+from pathlib import Path
+from typing import Sequence
+
+from .. import atomic
+from ..errors import DataError, SpecError, TltError
+
+NETWORK_MODES = {"fp32": 0, "int8": 1, "fp16": 2}
+DETECTION_OUTPUTS = ("output_cov/Sigmoid", "output_bbox/BiasAdd")
+CLASSIFICATION_OUTPUTS = ("predictions/Softmax",)
+NET_SCALE_FACTOR = "0.00392156862745098"  # 1/255: uint8 pixels -> the model's [0, 1] range
+CLUSTER_MODES = {"dbscan": 1, "nms": 2}
+# nvinfer's DetectNet parser hard-codes the box encoding of TAO's default bbox objective.
+DEEPSTREAM_BBOX_SCALE, DEEPSTREAM_BBOX_OFFSET = 35.0, 0.5
+
+
+def write_labels(path: str | os.PathLike, class_names: Sequence[str], task: str = "detection") -> Path:
+    """Write DeepStream's ``labelfile-path`` file, classes in the model's output order.
+
+    A detector's file has one class per line; nvinfer reads a classifier's labels as one line per
+    output layer with the classes separated by ';', so a classifier's file is that single line.
+    """
+    names = [str(name) for name in class_names]
+    if not names:
+        raise TltError(f"{path}: no class names to write; the model must carry its class names.")
+    for name in names:
+        if not name or "\n" in name or ";" in name:
+            raise DataError(f"{path}: class name {name!r} cannot be written to a DeepStream labels file "
+                            "(empty, or holds a newline or ';'); rename the class in the spec.")
+    if task == "classification":
+        return atomic.write_text(path, ";".join(names) + "\n")
+    return atomic.write_text(path, "".join(f"{name}\n" for name in names))
+
+
+def write_nvinfer_config(path: str | os.PathLike, *, task: str, onnx_file: str | os.PathLike,
+                         class_names: Sequence[str], input_shape: Sequence[int], data_type: str = "fp32",
+                         int8_calib_file: str | os.PathLike | None = None,
+                         engine_file: str | os.PathLike | None = None, max_batch_size: int = 1,
+                         postprocess=None, labels_file: str | os.PathLike = "labels.txt",
+                         classifier_threshold: float = 0.5) -> Path:
+    """Write the Gst-nvinfer config of a detector or classifier atomically and return its path.
+
+    ``input_shape`` is (C, H, W); ``postprocess`` a ``PostprocessConfig`` (detection only; the spec
+    defaults when None). ``int8_calib_file`` is required, and only written, when ``data_type`` is int8.
+    """
+    path = Path(path)
+    if task not in ("detection", "classification"):
+        raise TltError(f"task must be 'detection' or 'classification' for a DeepStream config, not {task!r}.")
+    if data_type not in NETWORK_MODES:
+        raise TltError(f"data type {data_type!r} is not one of {', '.join(NETWORK_MODES)}; "
+                       "choose one with --data_type.")
+    if data_type == "int8" and not int8_calib_file:
+        raise TltError("an int8 DeepStream config needs the INT8 calibration cache; pass --cal_cache_file "
+                       "or export with --data_type fp16/fp32.")
+    if len(input_shape) != 3 or any(int(d) < 1 for d in input_shape):
+        raise TltError(f"input_shape must be (C, H, W) with positive sizes, got {tuple(input_shape)}.")
+    if int(max_batch_size) < 1:
+        raise TltError(f"the DeepStream batch size must be at least 1, got {max_batch_size}.")
+    names = [str(n) for n in class_names]
+    if not names:
+        raise TltError(f"{path}: the model carries no class names; a DeepStream config needs them.")
+
+    folder = path.parent
+    prop: dict[str, object] = {
+        "gpu-id": 0,
+        "net-scale-factor": NET_SCALE_FACTOR,
+        "offsets": "0;0;0",
+        "model-color-format": 0,  # RGB, the channel order the model was trained on
+        "infer-dims": ";".join(str(int(d)) for d in input_shape),
+        "network-input-order": 0,  # NCHW; the UFF-era uff-input-order key went away with UFF
+        "onnx-file": _relative(onnx_file, folder),
+        "labelfile-path": _relative(labels_file, folder),
+    }
+    if data_type == "int8":
+        prop["int8-calib-file"] = _relative(int8_calib_file, folder)
+    if engine_file:
+        prop["model-engine-file"] = _relative(engine_file, folder)
+    prop.update({
+        "batch-size": int(max_batch_size),
+        "network-mode": NETWORK_MODES[data_type],
+        "num-detected-classes": len(names),
+        "gie-unique-id": 1,
+        "process-mode": 1,  # primary: whole frames (a secondary classifier on crops uses 2)
+    })
+
+    lines = [f"# DeepStream Gst-nvinfer config written by jupyter-tlt for a {task} model.",
+             f"# Classes (labels file order): {', '.join(names)}", ""]
+    if task == "classification":
+        prop.update({"network-type": 1, "output-blob-names": ";".join(CLASSIFICATION_OUTPUTS),
+                     "classifier-threshold": _number(classifier_threshold)})
+        lines += _section("property", prop)
+    else:
+        from ..detectnet.postprocess import PostprocessConfig
+
+        config = postprocess if postprocess is not None else PostprocessConfig.default(names)
+        if config.num_classes != len(names):
+            raise TltError(f"the post-processing config has {config.num_classes} classes but the model "
+                           f"{len(names)}; build it with PostprocessConfig.from_spec(spec, class_names).")
+        prop.update({"network-type": 0, "output-blob-names": ";".join(DETECTION_OUTPUTS),
+                     "cluster-mode": _cluster_mode(config, names)})
+        lines += _bbox_notes(config) + _section("property", prop)
+        lines += _class_sections(config, names)
+    return atomic.write_text(path, "\n".join(lines).rstrip("\n") + "\n")
+
+
+def read_nvinfer_config(path: str | os.PathLike) -> dict[str, dict[str, str]]:
+    """The sections of an nvinfer config as {section: {key: value}}, keys in their original case."""
+    parser = configparser.ConfigParser(interpolation=None, strict=True)
+    parser.optionxform = str  # nvinfer keys are case-sensitive (minBoxes)
+    try:
+        with open(path, encoding="utf-8") as f:
+            parser.read_file(f)
+    except FileNotFoundError:
+        raise DataError(f"{path}: DeepStream config not found.") from None
+    except configparser.Error as exc:
+        raise DataError(f"{path}: not a valid nvinfer config ({exc.message.splitlines()[0]}).") from None
+    return {section: dict(parser.items(section)) for section in parser.sections()}
+
+
+def class_attributes(config, index: int) -> dict[str, object]:
+    """The ``[class-attrs-<index>]`` keys for class ``index`` of a ``PostprocessConfig``."""
+    c = config.classes[index]
+    if c.algorithm == "nms":
+        return {"pre-cluster-threshold": _number(max(c.coverage_threshold, c.nms_confidence_threshold)),
+                "nms-iou-threshold": _number(c.nms_iou_threshold),
+                "detected-min-h": _min_height(c.minimum_bounding_box_height)}
+    return {"pre-cluster-threshold": _number(c.coverage_threshold),
+            "eps": _number(c.dbscan_eps),
+            "minBoxes": min_boxes(c.dbscan_min_samples),
+            "dbscan-min-score": _number(c.dbscan_confidence_threshold),
+            "detected-min-h": _min_height(c.minimum_bounding_box_height)}
+
+
+def min_boxes(dbscan_min_samples: float) -> int:
+    """DeepStream's integer ``minBoxes`` for our summed-coverage ``dbscan_min_samples``.
+
+    We make a candidate a DBSCAN core point when the coverages of the candidates within eps (itself
+    included) add up to ``dbscan_min_samples``; nvinfer when their *count* (itself included) reaches
+    ``minBoxes``. Coverages are at most 1, so reaching a sum of m needs at least ceil(m) candidates:
+    ``minBoxes = max(1, ceil(m))`` is the tightest count that never drops a core point of ours (the
+    TAO default 0.05 gives 1: every candidate above the coverage threshold may seed a cluster).
+    """
+    return max(1, math.ceil(float(dbscan_min_samples) - 1e-6))  # 2.0000001 from float32 is still 2
+
+
+def _cluster_mode(config, names: Sequence[str]) -> int:
+    """nvinfer clusters every class the same way: the spec's classes must agree on the algorithm."""
+    algorithms = {c.algorithm for c in config.classes}
+    if len(algorithms) > 1:
+        by = {a: [n for n, c in zip(names, config.classes) if c.algorithm == a] for a in sorted(algorithms)}
+        raise SpecError("postprocessing_config.target_class_config: DeepStream clusters all classes with one "
+                        f"algorithm, but the spec mixes them ({by}); set the same clustering_algorithm "
+                        "for every class.")
+    return CLUSTER_MODES[algorithms.pop()]
+
+
+def _class_sections(config, names: Sequence[str]) -> list[str]:
+    """``[class-attrs-all]`` with the values every class shares, then one full section per class."""
+    per_class = [class_attributes(config, i) for i in range(len(names))]
+    shared = {key: value for key, value in per_class[0].items()
+              if all(attrs.get(key) == value for attrs in per_class)}
+    lines = ["# minBoxes = ceil(dbscan_min_samples): nvinfer counts the candidates within eps where the",
+             "# spec sums their coverages. dbscan-min-score = dbscan_confidence_threshold (a cluster's summed",
+             "# coverage). detected-min-h = minimum_bounding_box_height rounded down, in model-input pixels;",
+             "# nvinfer compares it with boxes scaled to the frame: the same when frames have the network size."]
+    lines += _section("class-attrs-all", shared)
+    for i, (name, attrs) in enumerate(zip(names, per_class)):
+        lines += [f"# {name}"] + _section(f"class-attrs-{i}", attrs)
+    return lines
+
+
+def _bbox_notes(config) -> list[str]:
+    """Warn (in Python and in the file) when nvinfer's fixed DetectNet decoding differs from the spec's."""
+    if (math.isclose(config.scale, DEEPSTREAM_BBOX_SCALE) and math.isclose(config.offset, DEEPSTREAM_BBOX_OFFSET)):
+        return []
+    message = (f"the model's bbox objective uses scale {config.scale:g} and offset {config.offset:g}, but "
+               f"nvinfer's DetectNet parser decodes with {DEEPSTREAM_BBOX_SCALE:g} and "
+               f"{DEEPSTREAM_BBOX_OFFSET:g}; boxes will be wrong unless a custom parser is used")
+    warnings.warn(message, UserWarning, stacklevel=3)
+    return [f"# WARNING: {message}.", ""]
+
+
+def _section(name: str, values: dict[str, object]) -> list[str]:
+    return [f"[{name}]", *(f"{key}={value}" for key, value in values.items()), ""]
+
+
+def _relative(file: str | os.PathLike, folder: Path) -> str:
+    """``file`` as written into the config: relative to the config's folder, '/' separated."""
+    file = Path(file)
+    if not file.is_absolute():
+        return file.as_posix()
+    try:
+        return Path(os.path.relpath(file, folder.resolve())).as_posix()
+    except ValueError:  # another drive on Windows: no relative path exists
+        return file.as_posix()
+
+
+def _min_height(height: float) -> int:
+    """nvinfer reads detected-min-h as an integer; rounding down never drops a box the spec keeps."""
+    return max(0, math.floor(float(height) + 1e-6))
+
+
+def _number(x: float) -> str:
+    """Short decimal form: float32 spec values like 0.05000000074505806 print as 0.05."""
+    return format(float(x), ".6g")

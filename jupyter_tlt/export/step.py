@@ -1,0 +1,251 @@
+"""`export`: a trained (or pruned and retrained) model to ONNX for TensorRT and DeepStream, checked in
+ONNX Runtime against Keras before it is handed over.
+
+Example:
+    >>> r = export("runs/retrain/weights/model.keras", data_type="int8", cal_image_dir="data/images",
+    ...            gen_ds_config=True)
+    >>> r.files      # model.onnx (FP32 graph for TensorRT), cal.bin, model_int8_qdq.onnx, labels.txt, ...
+
+Outputs go to ``<results>/export/`` by default. ``fp16`` writes an ONNX with half-precision weights
+and arithmetic (float32 at its input and outputs). ``int8`` writes, as TAO did, the FP32 graph with a
+TensorRT calibration cache (``cal.bin``: what ``tlt convert``, ``trtexec --calib`` and DeepStream's
+``int8-calib-file`` consume), plus an INT8 QDQ model for ONNX Runtime. The model's task, classes and
+spec travel inside the ONNX file (metadata ``jupyter_tlt``), so ``tlt evaluate -f onnx`` needs no spec.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .. import atomic
+from ..errors import DataError, OutputError, TltError
+
+DATA_TYPES = ("fp32", "fp16", "int8")
+METADATA_KEY = "jupyter_tlt"
+FP32_TOLERANCE = 1e-4
+FP16_TOLERANCE = 2e-2  # relative to the output's largest magnitude
+
+
+@dataclass
+class ExportResult:
+    """What export wrote, and how the exported model compares with the Keras model."""
+
+    model_path: str
+    data_type: str
+    files: dict[str, Path] = field(default_factory=dict)
+    check: dict[str, float] = field(default_factory=dict)   # output -> max abs diff vs Keras
+    tolerance: dict[str, float] = field(default_factory=dict)
+    input_names: list[str] = field(default_factory=list)
+    output_names: list[str] = field(default_factory=list)
+    engine_error: str = ""
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        passed = all(self.check[name] <= self.tolerance[name] for name in self.tolerance)
+        return passed and not self.engine_error
+
+    def to_frame(self):
+        import pandas as pd
+
+        return pd.DataFrame([{"file": str(p), "MB": p.stat().st_size / 2**20} for p in self.files.values()],
+                            index=list(self.files))
+
+    def __str__(self) -> str:
+        lines = [f"Exported {self.model_path} ({self.data_type}) in {self.seconds:.1f}s: "
+                 f"inputs {', '.join(self.input_names)}; outputs {', '.join(self.output_names)}"]
+        lines += [f"  {what:<18} {p}  ({p.stat().st_size / 2**20:.2f} MB)" for what, p in self.files.items()]
+        for name, diff in self.check.items():
+            if name in self.tolerance:
+                verdict = "ok" if diff <= self.tolerance[name] else "FAILED"
+                lines.append(f"  check vs Keras: {name} max abs diff {diff:.2e} (tolerance "
+                             f"{self.tolerance[name]:.1e}) {verdict}")
+            else:
+                lines.append(f"  INT8 vs Keras: {name} max abs diff {diff:.3g} (measure accuracy with "
+                             "tlt evaluate -f onnx)")
+        if self.engine_error:
+            lines.append(f"  engine: not built: {self.engine_error}")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        return "<pre>" + str(self).replace("&", "&amp;").replace("<", "&lt;") + "</pre>"
+
+
+def export(model_path, output=None, *, data_type: str = "fp32", key: str | None = None, cal_image_dir=None,
+           cal_data_file=None, cal_cache_file=None, batches: int = 10, batch_size: int = 16,
+           max_batch_size: int = 16, static_batch_size: int = -1, target_opset: int = 17,
+           gen_ds_config: bool = False, engine_file=None, calibration_method: str = "entropy",
+           allow_fewer: bool = False, workspace_mb: int = 1024) -> ExportResult:
+    """Export ``model_path`` (.keras/.hdf5) to ONNX; see the module docstring for what each option writes."""
+    import onnx
+
+    from ..model_info import read_info
+    from ..models import load_model
+    from .onnx_graph import MIN_OPSET, compare_with_keras, keras_to_onnx, onnx_io_names
+
+    start = time.perf_counter()
+    output = _output_path(model_path, output)
+    if data_type not in DATA_TYPES:
+        raise DataError(f"--data_type {data_type!r}: use one of {', '.join(DATA_TYPES)}")
+    if not MIN_OPSET <= target_opset <= onnx.defs.onnx_opset_version():
+        raise DataError(f"--target_opset {target_opset} is not supported: use {MIN_OPSET} to "
+                        f"{onnx.defs.onnx_opset_version()} (17 suits TensorRT 8.6 and later)")
+    atomic.ensure_writable_dir(output.parent)
+    model, info = load_model(model_path, key), read_info(model_path, key)
+    info = {**info, "task": info.get("task") or _task_of(model), "exported_from": str(model_path),
+            "data_type": data_type}
+    proto = keras_to_onnx(model, opset=target_opset,
+                          batch_size=static_batch_size if static_batch_size > 0 else None)
+    result = ExportResult(str(model_path), data_type)
+    result.input_names, result.output_names = onnx_io_names(model)
+    height, width, channels = (int(d) for d in model.input_shape[1:])
+    sample = np.random.default_rng(0).uniform(0, 1, (2, channels, height, width)).astype(np.float32)
+    if static_batch_size > 0:
+        sample = np.resize(sample, (static_batch_size, channels, height, width))
+    fp32_check = compare_with_keras(model, proto, np.transpose(sample, (0, 2, 3, 1)))
+
+    if data_type == "fp16":
+        from .precision import to_fp16
+
+        main = to_fp16(proto)
+        result.check = compare_with_keras(model, main, np.transpose(sample, (0, 2, 3, 1)))
+        outputs = _keras_outputs(model, sample)
+        result.tolerance = {n: FP16_TOLERANCE * max(1.0, float(np.abs(o).max())) for n, o in outputs.items()}
+    else:
+        main = proto
+        result.check = dict(fp32_check)
+        result.tolerance = {name: FP32_TOLERANCE for name in fp32_check}
+    result.files["onnx"] = _save_onnx(main, output, info)
+
+    if data_type == "int8":
+        from .quantize import quantize_qdq
+
+        cache = Path(cal_cache_file) if cal_cache_file else output.with_name("cal.bin")
+        ranges, data = _int8_ranges(proto, info["task"], (height, width, channels), cache, cal_image_dir,
+                                    cal_data_file, batches, batch_size, allow_fewer, calibration_method)
+        result.files["calibration cache"] = cache
+        qdq = quantize_qdq(proto, ranges)
+        result.files["int8 qdq onnx"] = _save_onnx(qdq, output.with_name(output.stem + "_int8_qdq.onnx"), info)
+        check = data[0][:4] if data else sample  # calibration images: what the ranges were fitted to
+        result.check.update({f"{name} (int8)": diff for name, diff in compare_with_keras(
+            model, qdq, np.transpose(check, (0, 2, 3, 1))).items()})
+
+    if gen_ds_config:
+        result.files.update(_deepstream(output, info, (channels, height, width), data_type, result.files,
+                                        max_batch_size, engine_file))
+    if engine_file:
+        try:
+            result.files["tensorrt engine"] = build_engine_with_info(
+                result.files["onnx"], engine_file, info, data_type=data_type,
+                calibration_cache=result.files.get("calibration cache"), max_batch=max_batch_size,
+                workspace_mb=workspace_mb)
+        except TltError as exc:
+            result.engine_error = str(exc)
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def build_engine_with_info(onnx_path, engine_path, info: dict, **options) -> Path:
+    """``tensorrt_engine.build_engine`` plus the model's info next to the engine (``<engine>.json``),
+    which an engine cannot carry inside."""
+    from .tensorrt_engine import build_engine
+
+    engine = build_engine(onnx_path, engine_path, **options)
+    atomic.write_text(Path(engine).with_suffix(Path(engine).suffix + ".json"), json.dumps(info, indent=2))
+    return Path(engine)
+
+
+def onnx_info(path) -> dict:
+    """The jupyter-tlt info stored in an exported ONNX file ({} if none)."""
+    import onnx
+
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception as exc:  # protobuf DecodeError, OSError...
+        raise DataError(f"{path}: not an ONNX model ({type(exc).__name__}); pass a file written by tlt export") from None
+    props = {p.key: p.value for p in model.metadata_props}
+    return json.loads(props[METADATA_KEY]) if METADATA_KEY in props else {}
+
+
+def _output_path(model_path, output) -> Path:
+    if output is None:
+        parent = Path(model_path).resolve().parent
+        root = parent.parent if parent.name in ("weights", "prune") else parent
+        output = root / "export" / (Path(model_path).stem + ".onnx")
+    output = Path(output)
+    if output.suffix.lower() == ".uff":
+        raise OutputError(f"{output}: UFF was removed from TensorRT 10 and is not written; export to ONNX "
+                          "(-o model.onnx), which TensorRT, trtexec and DeepStream read")
+    if output.suffix.lower() != ".onnx":
+        raise OutputError(f"{output}: the exported model is an .onnx file; change the suffix")
+    return output
+
+
+def _task_of(model) -> str:
+    return "classification" if len(model.outputs) == 1 else "detection"
+
+
+def _keras_outputs(model, nchw: np.ndarray) -> dict:
+    from .onnx_graph import onnx_io_names
+
+    from ..runners import call_keras
+
+    out = call_keras(model, np.transpose(nchw, (0, 2, 3, 1)))
+    out = out if isinstance(out, (list, tuple)) else [out]
+    return dict(zip(onnx_io_names(model)[1], [np.asarray(o) for o in out]))
+
+
+def _save_onnx(proto, path: Path, info: dict) -> Path:
+    import onnx
+
+    del proto.metadata_props[:]
+    onnx.helper.set_model_props(proto, {METADATA_KEY: json.dumps(info)})
+    return atomic.write_bytes(path, proto.SerializeToString())
+
+
+def _int8_ranges(proto, task, input_shape, cache: Path, image_dir, data_file, batches, batch_size, allow_fewer,
+                 method) -> tuple[dict[str, float], list]:
+    """(ranges, calibration batches): calibrated (and the cache written) from images or a tensorfile, or
+    read from an existing cache (no batches then)."""
+    from .calibration import collect_ranges, read_cache, write_cache
+    from .tensorfile import calibration_batches
+
+    if not image_dir and not data_file:
+        if cache.is_file():
+            _, scales = read_cache(cache)
+            return {name: scale * 127.0 for name, scale in scales.items()}, []
+        raise DataError("--data_type int8 needs calibration data: --cal_image_dir DIR or --cal_data_file FILE "
+                        f"(tlt calibration-tensorfile), or an existing --cal_cache_file ({cache} does not exist)")
+    data = calibration_batches(input_shape=input_shape, task=task, batches=batches, batch_size=batch_size,
+                               image_dir=image_dir, data_file=data_file, allow_fewer=allow_fewer)
+    ranges = collect_ranges(proto, data, method=method)
+    write_cache(cache, ranges)
+    return ranges, data
+
+
+def _deepstream(output: Path, info: dict, chw: tuple[int, int, int], data_type: str, files: dict, max_batch: int,
+                engine_file) -> dict:
+    from ..detectnet.postprocess import PostprocessConfig
+    from ..spec import load_experiment_spec
+    from .deepstream import write_labels, write_nvinfer_config
+
+    task, names = info["task"], info.get("class_names")
+    if not names:
+        raise DataError(f"{info['exported_from']}: the model carries no class names, which the DeepStream "
+                        "config needs; export a model trained by jupyter-tlt")
+    postprocess = None
+    if task == "detection" and info.get("spec"):
+        postprocess = PostprocessConfig.from_spec(load_experiment_spec(info["spec"], name="stored spec"), names)
+    labels = write_labels(output.with_name("labels.txt"), names, task)
+    config = write_nvinfer_config(
+        output.with_name("nvinfer_config.txt"), task=task, onnx_file=files["onnx"], class_names=names,
+        input_shape=chw, data_type=data_type,
+        int8_calib_file=files.get("calibration cache"), engine_file=engine_file, max_batch_size=max_batch,
+        postprocess=postprocess, labels_file=labels)
+    return {"labels": labels, "deepstream config": config}
+
