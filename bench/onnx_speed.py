@@ -20,8 +20,7 @@ def session(onnx_path: Path):
 
 
 def throughput(models: dict, *, batches=(1, 8), work: Path, rounds: int = 5, seconds: float = 2.0) -> dict:
-    """Images/s per model name and batch size (keys are str(batch)): the median over ``rounds`` rounds,
-    each round timing every model for about ``seconds`` in turn, so both see the same machine state."""
+    """Images/s per Keras model name and batch size (keys are str(batch)); see ``timed``."""
     from jupyter_tlt.export import keras_to_onnx
 
     work.mkdir(parents=True, exist_ok=True)
@@ -29,21 +28,27 @@ def throughput(models: dict, *, batches=(1, 8), work: Path, rounds: int = 5, sec
     for name, model in models.items():
         path = work / f"{name}.onnx"
         path.write_bytes(keras_to_onnx(model).SerializeToString())
-        sessions[name] = (session(path), tuple(model.inputs[0].shape[1:]))
+        sessions[name] = session(path)
     result = {name: {} for name in models}
     for batch in batches:
-        samples = {name: [] for name in models}
-        for _ in range(rounds):
-            for name, (sess, shape) in sessions.items():
-                h, w, c = shape
-                x = np.random.default_rng(0).uniform(0, 1, (batch, c, h, w)).astype("float32")
-                feed = {sess.get_inputs()[0].name: x}
-                sess.run(None, feed)  # warm-up
-                count, start = 0, time.perf_counter()
-                while time.perf_counter() - start < seconds:
-                    sess.run(None, feed)
-                    count += 1
-                samples[name].append(count * batch / (time.perf_counter() - start))
-        for name in models:
-            result[name][str(batch)] = statistics.median(samples[name])
+        for name, speed in timed(sessions, batch, rounds, seconds).items():
+            result[name][str(batch)] = speed
     return result
+
+
+def timed(sessions: dict, batch: int, rounds: int = 5, seconds: float = 2.0) -> dict:
+    """Images/s per ONNX Runtime session: the median over ``rounds`` rounds, each round timing every
+    session for about ``seconds`` in turn, so that all see the same machine state."""
+    samples = {name: [] for name in sessions}
+    for _ in range(rounds):
+        for name, sess in sessions.items():
+            shape = sess.get_inputs()[0].shape
+            x = np.random.default_rng(0).uniform(0, 1, (batch, *shape[1:])).astype(np.float32)
+            feed = {sess.get_inputs()[0].name: x}
+            sess.run(None, feed)  # warm-up
+            count, start = 0, time.perf_counter()
+            while time.perf_counter() - start < seconds:
+                sess.run(None, feed)
+                count += 1
+            samples[name].append(count * batch / (time.perf_counter() - start))
+    return {name: statistics.median(v) for name, v in samples.items()}

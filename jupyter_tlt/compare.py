@@ -38,7 +38,7 @@ class Comparison:
     def __str__(self) -> str:
         frame = self.to_frame().drop(columns=["path"])
         formats = {"parameters": "{:,.0f}".format, "GFLOPs": "{:.3f}".format, "file MB": "{:.1f}".format,
-                   self.metric: "{:.2f}".format}
+                   self.metric: "{:.2f}".format, **{c: "{:.1f}".format for c in frame.columns if "img/s" in c}}
         return frame.to_string(formatters=formats) + f"\n({len(self.rows)} models evaluated in {self.seconds:.0f}s)"
 
     def _repr_html_(self) -> str:
@@ -46,10 +46,14 @@ class Comparison:
 
 
 def compare(task: str, models: Mapping[str, str] | Sequence[str], *, spec=None, dataset_dir=None,
-            key: str | None = None, progress: bool = True) -> Comparison:
-    """Evaluate each model (``{label: path}``, or paths labelled by file name) and tabulate them."""
+            key: str | None = None, speed_batch: int = 0, progress: bool = True) -> Comparison:
+    """Evaluate each model (``{label: path}``, or paths labelled by file name) and tabulate them.
+
+    Keras and exported ONNX models mix freely (each runs through its runner). With ``speed_batch`` > 0,
+    a column gives ONNX Runtime CPU images/s at that batch size (Keras models are converted in memory),
+    each model timed for a few seconds in turn: indicative, where bench/ times them in alternating rounds.
+    """
     from .evaluate import evaluate, load_for_inference
-    from .models import count_flops
 
     start = time.perf_counter()
     if not isinstance(models, Mapping):
@@ -57,12 +61,48 @@ def compare(task: str, models: Mapping[str, str] | Sequence[str], *, spec=None, 
     result = Comparison(task)
     for label, path in models.items():
         runner, _, used_spec = load_for_inference(path, spec, key)
-        model = runner.model
         spec = spec or used_spec  # the first model's spec serves them all
         ev = evaluate(task, path, spec=spec, dataset_dir=dataset_dir, key=key, progress=progress)
         score = ev.metrics.mAP["moderate"] if task == "detection" else ev.metrics.top1
-        result.rows[label] = {"parameters": model.count_params(), "GFLOPs": count_flops(model) / 1e9,
-                              "file MB": Path(path).stat().st_size / 2**20, result.metric: score * 100,
-                              "path": str(path)}
+        row = {**_size(runner), "file MB": Path(path).stat().st_size / 2**20, result.metric: score * 100}
+        if speed_batch > 0:
+            row[f"img/s (ORT CPU, batch {speed_batch})"] = _images_per_second(runner, speed_batch)
+        result.rows[label] = {**row, "path": str(path)}
     result.seconds = time.perf_counter() - start
     return result
+
+
+def _size(runner) -> dict:
+    """Parameters and GFLOPs of a Keras model; an ONNX model's weight count (FLOPs left blank)."""
+    from .models import count_flops
+
+    if runner.name == "keras":
+        return {"parameters": runner.model.count_params(), "GFLOPs": count_flops(runner.model) / 1e9}
+    if runner.name == "onnx":
+        import math
+
+        import onnx
+
+        graph = onnx.load(runner.path).graph
+        weights = sum(math.prod(init.dims) for init in graph.initializer if len(init.dims) > 1)
+        return {"parameters": weights, "GFLOPs": float("nan")}
+    return {"parameters": float("nan"), "GFLOPs": float("nan")}
+
+
+def _images_per_second(runner, batch: int, seconds: float = 3.0) -> float:
+    import numpy as np
+
+    from .export import keras_to_onnx
+    from .runners import OnnxRunner
+
+    if runner.name == "keras":
+        runner = OnnxRunner(keras_to_onnx(runner.model).SerializeToString(), providers=["CPUExecutionProvider"])
+    elif runner.name != "onnx":
+        return float("nan")
+    images = np.random.default_rng(0).uniform(0, 1, (batch, *runner.input_shape)).astype(np.float32)
+    runner(images)  # warm-up
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        runner(images)
+        count += 1
+    return count * batch / (time.perf_counter() - start)

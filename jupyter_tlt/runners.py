@@ -126,6 +126,7 @@ class OnnxRunner:
         if providers is None:
             available = onnxruntime.get_available_providers()
             providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
+        self.path = None if isinstance(path_or_bytes, (bytes, bytearray)) else str(path_or_bytes)
         if isinstance(path_or_bytes, (bytes, bytearray)):
             source, where = bytes(path_or_bytes), "ONNX model bytes"
         else:

@@ -132,3 +132,18 @@ def test_convert_without_a_gpu_says_why(trained, tmp_path, capsys):
     assert cli.converter_main([str(tmp_path / "m.onnx"), "-e", str(tmp_path / "m.engine"), "-t", "fp16"]) == 2
     assert reason in capsys.readouterr().err
     assert not (tmp_path / "m.engine").exists()
+
+
+def test_compare_mixes_keras_and_exported_models_with_speed(trained, tmp_path, capsys):
+    root, model_path = trained
+    export(model_path, tmp_path / "m.onnx", data_type="int8", cal_image_dir=root / "data" / "kitti" / "image_2",
+           batches=2, batch_size=8)
+    assert cli.main(["compare", "detection", "-q", "--speed", "1", "-m", f"keras={model_path}",
+                     "-m", f"onnx={tmp_path / 'm.onnx'}", "-m", f"int8={tmp_path / 'm_int8_qdq.onnx'}"]) == 0
+    out = capsys.readouterr().out
+    assert "img/s (ORT CPU, batch 1)" in out and "int8" in out
+    from jupyter_tlt.compare import compare
+
+    frame = compare("detection", {"keras": model_path, "onnx": tmp_path / "m.onnx"}, progress=False).to_frame()
+    assert frame.loc["onnx", "mAP moderate (%)"] == pytest.approx(frame.loc["keras", "mAP moderate (%)"], abs=0.1)
+    assert frame.loc["onnx", "parameters"] == pytest.approx(frame.loc["keras", "parameters"], rel=0.01)

@@ -130,6 +130,8 @@ def _compare_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("-e", "--experiment_spec_file", help="spec of the evaluation data (default: the one stored "
                    "in the first model)")
     p.add_argument("-d", "--dataset_dir", help="classification: folder of class sub-folders")
+    p.add_argument("--speed", type=int, default=0, metavar="BATCH", help="also time ONNX Runtime on the CPU "
+                   "at this batch size")
     p.add_argument("-k", "--key", default=None, help=KEY_HELP)
     p.add_argument("-q", "--quiet", action="store_true")
 
@@ -139,7 +141,7 @@ def _compare(args):
 
     models = dict(item.split("=", 1) if "=" in item else (item, item) for item in args.model_path)
     return compare(args.task, models, spec=args.experiment_spec_file, dataset_dir=args.dataset_dir,
-                   key=args.key, progress=not args.quiet)
+                   key=args.key, speed_batch=args.speed, progress=not args.quiet)
 
 
 STEPS = [
