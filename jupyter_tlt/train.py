@@ -63,9 +63,11 @@ class TrainResult:
 
 def train(spec, results_dir, *, task: str | None = None, gpus: int = 1, devices=None,
           key: str | None = None, model_name: str = "model", progress: bool = True,
-          verbose: bool = False) -> TrainResult:
+          verbose: bool = False, on_epoch=None) -> TrainResult:
     """Train the model `spec` describes; resume when `results_dir` holds checkpoints.
 
+    `on_epoch(record)` is called after every epoch with its loss terms, learning rate and any
+    validation metrics (the notebook's live chart uses it).
     `gpus` > 1 trains on that many GPUs with MirroredStrategy; `devices` names devices explicitly
     (e.g. two logical CPUs in tests); with TF_CONFIG set, MultiWorkerMirroredStrategy spans machines.
     """
@@ -111,7 +113,7 @@ def train(spec, results_dir, *, task: str | None = None, gpus: int = 1, devices=
                   epochs=conf.epochs, batch_size=global_batch, replicas=strategy.num_replicas_in_sync,
                   spec=spec_to_text(spec), initial_epoch=initial_epoch, transfer=transfer_text)
     epoch_end = EpochEnd(exp, t, global_batch, conf.validation_period, conf.first_validation_epoch,
-                         conf.checkpoint_interval, conf.epochs, chief, verbose)
+                         conf.checkpoint_interval, conf.epochs, chief, verbose, on_epoch)
     callbacks = [epoch_end, Progress(conf.epochs, steps, initial_epoch, progress and chief)]
     if chief:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(exp.root / "tensorboard"),

@@ -62,8 +62,9 @@ class EpochEnd(keras.callbacks.Callback):
 
     def __init__(self, experiment: Experiment, task, batch_size: int, validation_period: int,
                  first_validation_epoch: int, checkpoint_interval: int, epochs: int, chief: bool,
-                 verbose: bool = False):
+                 verbose: bool = False, on_epoch=None):
         super().__init__()
+        self.on_epoch = on_epoch  # called with each epoch's record (after its checkpoint), e.g. a live chart
         self.exp, self.task, self.batch_size = experiment, task, batch_size
         self.period, self.first = max(1, validation_period), max(1, first_validation_epoch)
         self.interval, self.epochs, self.chief, self.verbose = max(1, checkpoint_interval), epochs, chief, verbose
@@ -94,6 +95,8 @@ class EpochEnd(keras.callbacks.Callback):
         if self.verbose:
             print(", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in record.items()))
         self.save_checkpoint(done)
+        if self.on_epoch is not None and self.chief:
+            self.on_epoch(dict(record))
 
     def save_checkpoint(self, epoch: int) -> Path:
         final = self.exp.checkpoint_path(epoch)
