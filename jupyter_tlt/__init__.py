@@ -8,3 +8,10 @@ from .errors import DataError, OutputError, SpecError, TltError
 __version__ = "0.1.0"
 
 __all__ = ["TltError", "SpecError", "DataError", "OutputError", "__version__"]
+
+
+def load_ipython_extension(ipython) -> None:
+    """`%load_ext jupyter_tlt`: the `%tlt` / `%%tlt` magics and the rich result views."""
+    from .magics import load_ipython_extension as load
+
+    load(ipython)

@@ -1,0 +1,18 @@
+"""ipywidgets panels over the same core calls as `%tlt`: train, prune and retrain, evaluate, registry.
+
+    from jupyter_tlt.widgets import EvaluatePanel, PrunePanel, RegistryBrowser, TrainPanel
+    TrainPanel(task="detection", results_dir="runs/detect")
+    PrunePanel("runs/detect/weights/model.keras")
+    EvaluatePanel("runs")
+    RegistryBrowser()
+
+Each panel writes the same artifacts as the matching `%tlt` step. TensorFlow is imported only when a
+panel trains, prunes or evaluates.
+"""
+
+from .evaluate_panel import EvaluatePanel
+from .prune_panel import PrunePanel
+from .registry_browser import Registry, RegistryBrowser
+from .train_panel import TrainPanel, build_spec
+
+__all__ = ["TrainPanel", "PrunePanel", "EvaluatePanel", "RegistryBrowser", "Registry", "build_spec"]

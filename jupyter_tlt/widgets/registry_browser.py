@@ -1,0 +1,121 @@
+"""`RegistryBrowser`: list the registry's models and versions, pull one into a folder.
+
+    from jupyter_tlt.widgets import RegistryBrowser
+    RegistryBrowser(dest="pretrained")       # uses jupyter_tlt.registry when the package has it
+
+The browser needs only this interface (a module or any object), which `jupyter_tlt.registry` is to
+provide:
+    models() -> list[dict]                   one dict per model: "name" (required), and any of
+                                             "task", "arch", "description", ... (shown as given)
+    versions(name) -> list[str]              newest first
+    pull(name, version, dest) -> path        downloads or copies the model into folder `dest`
+Until that module exists the widget says so instead of failing.
+"""
+
+from __future__ import annotations
+
+import html
+import importlib
+from pathlib import Path
+from typing import Any, Protocol
+
+import ipywidgets as w
+
+REGISTRY_MODULE = "jupyter_tlt.registry"
+
+
+class Registry(Protocol):
+    def models(self) -> list[dict]: ...
+
+    def versions(self, name: str) -> list[str]: ...
+
+    def pull(self, name: str, version: str, dest: str) -> Any: ...
+
+
+def load_registry() -> tuple[Registry | None, str]:
+    """(the registry module, "") or (None, why it is unavailable)."""
+    try:
+        return importlib.import_module(REGISTRY_MODULE), ""
+    except ModuleNotFoundError as exc:
+        if exc.name not in (REGISTRY_MODULE, *_parents(REGISTRY_MODULE)):
+            return None, f"{REGISTRY_MODULE} could not be imported: {exc}"
+        return None, (f"The model registry is not part of this version of jupyter-tlt "
+                      f"({REGISTRY_MODULE} is missing). Pretrained models can still be used by path: "
+                      "set pretrained_model_path / pretrained_model_file in the spec.")
+    except Exception as exc:  # a broken registry must not break the notebook
+        return None, f"{REGISTRY_MODULE} could not be loaded: {type(exc).__name__}: {exc}"
+
+
+def _parents(name: str) -> list[str]:
+    parts = name.split(".")
+    return [".".join(parts[:i]) for i in range(1, len(parts))]
+
+
+class RegistryBrowser(w.VBox):
+    """Models list, versions, details, destination folder and a Pull button."""
+
+    def __init__(self, registry: Registry | None = None, *, dest: str | Path = "pretrained"):
+        reason = ""
+        if registry is None:
+            registry, reason = load_registry()
+        self.registry = registry
+        self.pulled: Path | None = None
+        title = w.HTML("<b>Model registry</b>")
+        if registry is None:
+            self.message = w.HTML(f"<span style='color:#b35900'>{html.escape(reason)}</span>")
+            super().__init__([title, self.message])
+            return
+        self.message = w.HTML()
+        self.models = w.Select(description="model", rows=8, layout=w.Layout(width="420px"))
+        self.versions = w.Dropdown(description="version")
+        self.details = w.HTML()
+        self.dest = w.Text(value=str(dest), description="pull into")
+        self.pull_button = w.Button(description="Pull", button_style="primary", icon="download")
+        self.models.observe(self._on_model, names="value")
+        self.pull_button.on_click(lambda _: self.pull())
+        self._catalogue: dict[str, dict] = {}
+        super().__init__([title, w.HBox([self.models, w.VBox([self.versions, self.details])]),
+                          w.HBox([self.dest, self.pull_button]), self.message])
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Ask the registry for its models again."""
+        try:
+            self._catalogue = {m["name"]: m for m in self.registry.models()}
+        except Exception as exc:  # network or registry trouble: say it, keep the widget alive
+            self.message.value = f"<span style='color:#b00'>could not list models: {html.escape(str(exc))}</span>"
+            return
+        self.models.options = list(self._catalogue)
+        if self._catalogue and self.models.value is None:
+            self.models.value = next(iter(self._catalogue))
+
+    def _on_model(self, change) -> None:
+        name = change["new"]
+        if not name:
+            return
+        try:
+            versions = list(self.registry.versions(name))
+            self.versions.options = versions
+            self.versions.value = versions[0] if versions else None
+        except Exception as exc:
+            self.message.value = f"<span style='color:#b00'>{html.escape(str(exc))}</span>"
+            self.versions.options = []
+        info = self._catalogue.get(name, {})
+        rows = "".join(f"<tr><th style='text-align:left'>{html.escape(str(k))}</th>"
+                       f"<td>{html.escape(str(v))}</td></tr>" for k, v in info.items())
+        self.details.value = f"<table>{rows}</table>"
+
+    def pull(self) -> Path | None:
+        """Pull the chosen model and version into the destination folder; returns its path."""
+        name, version = self.models.value, self.versions.value
+        if not name or not version:
+            self.message.value = "choose a model and a version first"
+            return None
+        try:
+            self.pulled = Path(self.registry.pull(name, version, self.dest.value))
+        except Exception as exc:
+            self.message.value = f"<span style='color:#b00'>pull failed: {html.escape(str(exc))}</span>"
+            return None
+        self.message.value = (f"pulled {html.escape(name)} {html.escape(version)} to "
+                              f"<code>{html.escape(str(self.pulled))}</code>")
+        return self.pulled
