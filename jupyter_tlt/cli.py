@@ -26,6 +26,8 @@ def _alias(step: str):
     return entry
 
 
+pull_main = _alias("pull")
+push_main = _alias("push")
 dataset_convert_main = _alias("dataset-convert")
 train_main = _alias("train")
 evaluate_main = _alias("evaluate")

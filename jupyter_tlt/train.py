@@ -91,7 +91,8 @@ def train(spec, results_dir, *, task: str | None = None, gpus: int = 1, devices=
     train_ds, steps = t.train_data(global_batch)
     latest = exp.latest_checkpoint()
     transfer_text = ""
-    pretrained = _load_pretrained(pretrained_path(spec), key) if pretrained_path(spec) else None
+    source = pretrained_path(spec)  # a registry reference is pulled here, once
+    pretrained = _load_pretrained(source, key) if source else None
     with strategy.scope():
         model = t.build()
         if pretrained and pretrained[1].get("pruned"):
@@ -102,7 +103,7 @@ def train(spec, results_dir, *, task: str | None = None, gpus: int = 1, devices=
         else:
             initial_epoch = 0
             if pretrained:
-                transfer_text = _transfer_pretrained(pretrained_path(spec), *pretrained, model, t.class_names)
+                transfer_text = _transfer_pretrained(source, *pretrained, model, t.class_names)
     if initial_epoch >= conf.epochs:
         raise TltError(f"{results_dir}: already holds a checkpoint of epoch {initial_epoch} of "
                        f"{conf.epochs}; raise the number of epochs in the spec to train further, or "

@@ -23,9 +23,9 @@ class Step:
 
 
 def _steps() -> list[Step]:
-    from . import data, deploy, model
+    from . import data, deploy, model, registry
 
-    return [*data.STEPS, *model.STEPS, *deploy.STEPS]
+    return [*registry.STEPS, *data.STEPS, *model.STEPS, *deploy.STEPS]
 
 
 STEPS: dict[str, Step] = {}

@@ -65,5 +65,12 @@ def make_optimizer(spec, steps_per_epoch: int, epochs: int):
 
 
 def pretrained_path(spec) -> str:
-    """`train_config.pretrained_model_path` or `model_config.pretrained_model_file` ('' if neither)."""
-    return spec.train_config.pretrained_model_path or spec.model_config.pretrained_model_file
+    """`train_config.pretrained_model_path` or `model_config.pretrained_model_file` ('' if neither).
+
+    A registry reference (`registry:NAME@VERSION`, or `registry:NAME` for the latest) is pulled,
+    verified, into the registry cache and the local file's path is returned.
+    """
+    path = spec.train_config.pretrained_model_path or spec.model_config.pretrained_model_file
+    from ..registry.references import is_reference, resolve_reference
+
+    return resolve_reference(path) if is_reference(path) else path
