@@ -1,6 +1,5 @@
 #!/usr/bin/env bash
 # The end-to-end workflow on synthetic data, as a user runs it from a terminal (`make demo`).
-# Each later step of the workflow is appended here as it lands.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N_SOURCE=${N_SOURCE:-600}
@@ -29,3 +28,25 @@ tlt evaluate detection -e examples/specs/detect_target.cfg -m demo/runs/source/w
 echo "== 6. Fine-tune on the target domain, then evaluate (KITTI mAP per difficulty)"
 tlt-train detection -e examples/specs/detect_target.cfg -r demo/runs/target
 tlt-evaluate detection -e examples/specs/detect_target.cfg -m demo/runs/target/weights/model.keras
+
+echo "== 7. Prune: what each threshold keeps (no model built), then remove the low-magnitude filters"
+tlt prune -m demo/runs/target/weights/model.keras --sweep
+tlt-prune -m demo/runs/target/weights/model.keras -o demo/runs/prune/model_pruned.keras -pth 0.9
+
+echo "== 8. Retrain the pruned model on the target domain: it keeps its smaller widths"
+tlt-train detection -e examples/specs/detect_retrain.cfg -r demo/runs/retrain
+
+echo "== 9. Export for TensorRT and DeepStream: INT8 calibrated on target frames (cache + QDQ ONNX)"
+tlt-export demo/runs/retrain/weights/model.keras -o demo/export/model.onnx --data_type int8 \
+  --cal_image_dir demo/data/target/image_2 --batches 10 --batch_size 16 --gen_ds_config
+
+echo "== 10. TensorRT engine: built where a GPU and TensorRT are (here it says why not)"
+tlt-converter demo/export/model.onnx -e demo/export/model.engine -t int8 -c demo/export/cal.bin \
+  || echo "(no engine here: run the same tlt-converter command on the deployment machine)"
+
+echo "== 11. Before and after: size, accuracy on held-out target frames, CPU speed (ONNX Runtime)"
+tlt compare detection -e examples/specs/detect_target.cfg -q --speed 8 \
+  -m "fine-tuned=demo/runs/target/weights/model.keras" \
+  -m "pruned=demo/runs/prune/model_pruned.keras" \
+  -m "pruned + retrained=demo/runs/retrain/weights/model.keras" \
+  -m "pruned + retrained, INT8=demo/export/model_int8_qdq.onnx"
