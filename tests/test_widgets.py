@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import shutil
-from pathlib import Path
 
 import pytest
 
@@ -118,33 +115,17 @@ def test_evaluate_panel_finds_models_and_writes_metrics(trained, tmp_path):
     assert empty.evaluate_button.disabled and empty.evaluate() is None
 
 
-class FolderRegistry:
-    """A registry with the documented interface, serving model files from a folder."""
+def test_registry_browser_on_a_real_folder_registry(trained, tmp_path):
+    from jupyter_tlt.registry import Registry
 
-    def __init__(self, root: Path):
-        self.root = root
-
-    def models(self) -> list[dict]:
-        return [{"name": p.name, "task": "detection"} for p in sorted(self.root.iterdir())]
-
-    def versions(self, name: str) -> list[str]:
-        return sorted((p.stem for p in (self.root / name).iterdir()), reverse=True)
-
-    def pull(self, name: str, version: str, dest: str) -> Path:
-        Path(dest).mkdir(parents=True, exist_ok=True)
-        return Path(shutil.copy(self.root / name / f"{version}.keras", Path(dest) / f"{name}_{version}.keras"))
-
-
-def test_registry_browser_without_and_with_a_registry(trained, tmp_path):
-    if importlib.util.find_spec("jupyter_tlt.registry") is None:  # until the registry issue lands
-        assert "jupyter_tlt.registry is missing" in RegistryBrowser().message.value
     _, run = trained
-    for version in ("v1", "v2"):
-        (tmp_path / "reg" / "detectnet_resnet10").mkdir(parents=True, exist_ok=True)
-        shutil.copy(run / "weights" / "model.keras", tmp_path / "reg" / "detectnet_resnet10" / f"{version}.keras")
-    browser = RegistryBrowser(FolderRegistry(tmp_path / "reg"), dest=tmp_path / "pretrained")
-    assert list(browser.models.options) == ["detectnet_resnet10"]
-    assert list(browser.versions.options) == ["v2", "v1"] and "detection" in browser.details.value
+    registry = Registry(str(tmp_path / "reg"))
+    for version in ("1", "2"):
+        registry.push(run / "weights" / "model.keras", "detectnet_resnet10_demo", version, progress=False)
+    browser = RegistryBrowser(registry, dest=tmp_path / "pretrained")
+    assert "detectnet_resnet10_demo" in browser.models.options
+    browser.models.value = "detectnet_resnet10_demo"
+    assert list(browser.versions.options) == ["2", "1"] and "detection" in browser.details.value
     browser.pull_button.click()
-    assert browser.pulled == tmp_path / "pretrained" / "detectnet_resnet10_v2.keras" and browser.pulled.is_file()
-    assert "pulled" in browser.message.value
+    assert browser.pulled == tmp_path / "pretrained" / "detectnet_resnet10_demo" / "2" / "model.keras"
+    assert browser.pulled.is_file() and "pulled" in browser.message.value
