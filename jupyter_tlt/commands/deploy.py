@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from ..errors import DataError, OutputError
 from . import Step
@@ -47,21 +46,17 @@ def _export(args):
     model = args.model or args.input_file
     if not model:
         raise DataError("no model to export: pass -m MODEL (or the model file as the first argument)")
-    if args.format == "uff" or (args.output_file or "").lower().endswith(".uff"):
+    if args.format == "uff":  # a .uff output name is refused by export itself
         raise OutputError("UFF is not written: TensorRT 10 removed the UFF parser. Export to ONNX "
                           "(-o model.onnx): tlt convert, trtexec and DeepStream's onnx-file read it")
-    result = export(model, args.output_file, data_type=args.data_type, key=args.key,
-                    cal_image_dir=args.cal_image_dir, cal_data_file=args.cal_data_file,
-                    cal_cache_file=args.cal_cache_file, batches=args.batches, batch_size=args.batch_size,
-                    max_batch_size=args.max_batch_size, static_batch_size=args.static_batch_size,
-                    target_opset=args.target_opset, gen_ds_config=args.gen_ds_config, engine_file=args.engine_file,
-                    calibration_method=args.calibration_method, allow_fewer=args.allow_fewer,
-                    workspace_mb=args.max_workspace_size)
-    expected = [name.strip() for name in (args.outputs or "").split(",") if name.strip()]
-    if expected and expected != result.output_names:
-        raise DataError(f"--outputs {','.join(expected)} does not match the model's outputs "
-                        f"{','.join(result.output_names)}")
-    return result
+    return export(model, args.output_file, data_type=args.data_type, key=args.key,
+                  cal_image_dir=args.cal_image_dir, cal_data_file=args.cal_data_file,
+                  cal_cache_file=args.cal_cache_file, batches=args.batches, batch_size=args.batch_size,
+                  max_batch_size=args.max_batch_size, static_batch_size=args.static_batch_size,
+                  target_opset=args.target_opset, gen_ds_config=args.gen_ds_config, engine_file=args.engine_file,
+                  calibration_method=args.calibration_method, allow_fewer=args.allow_fewer,
+                  workspace_mb=args.max_workspace_size,
+                  expected_outputs=[name.strip() for name in (args.outputs or "").split(",") if name.strip()])
 
 
 def _tensorfile_args(p: argparse.ArgumentParser) -> None:
@@ -97,10 +92,9 @@ def _convert_args(p: argparse.ArgumentParser) -> None:
 
 
 def _convert(args):
-    from ..export.step import build_engine_with_info, onnx_info
+    from ..export.step import build_engine_with_info
 
-    info = onnx_info(args.input_file) if Path(args.input_file).is_file() else {}
-    path = build_engine_with_info(args.input_file, args.engine_file, info, data_type=args.data_type,
+    path = build_engine_with_info(args.input_file, args.engine_file, data_type=args.data_type,
                                   calibration_cache=args.cal_cache_file, min_batch=args.min_batch_size,
                                   opt_batch=args.opt_batch_size, max_batch=args.max_batch_size,
                                   workspace_mb=args.max_workspace_size, verbose=args.verbose)

@@ -80,8 +80,11 @@ def export(model_path, output=None, *, data_type: str = "fp32", key: str | None 
            cal_data_file=None, cal_cache_file=None, batches: int = 10, batch_size: int = 16,
            max_batch_size: int = 16, static_batch_size: int = -1, target_opset: int = 17,
            gen_ds_config: bool = False, engine_file=None, calibration_method: str = "entropy",
-           allow_fewer: bool = False, workspace_mb: int = 1024) -> ExportResult:
-    """Export ``model_path`` (.keras/.hdf5) to ONNX; see the module docstring for what each option writes."""
+           allow_fewer: bool = False, workspace_mb: int = 1024, expected_outputs=None) -> ExportResult:
+    """Export ``model_path`` (.keras/.hdf5) to ONNX; see the module docstring for what each option writes.
+
+    ``expected_outputs`` (the seed's ``--outputs``) must equal the model's output names, else nothing
+    is written."""
     import onnx
 
     from ..model_info import read_info
@@ -103,6 +106,9 @@ def export(model_path, output=None, *, data_type: str = "fp32", key: str | None 
                           batch_size=static_batch_size if static_batch_size > 0 else None)
     result = ExportResult(str(model_path), data_type)
     result.input_names, result.output_names = onnx_io_names(model)
+    if expected_outputs and list(expected_outputs) != result.output_names:
+        raise DataError(f"--outputs {','.join(expected_outputs)} does not match the model's outputs "
+                        f"{','.join(result.output_names)}")
     height, width, channels = (int(d) for d in model.input_shape[1:])
     sample = np.random.default_rng(0).uniform(0, 1, (2, channels, height, width)).astype(np.float32)
     if static_batch_size > 0:
@@ -150,11 +156,13 @@ def export(model_path, output=None, *, data_type: str = "fp32", key: str | None 
     return result
 
 
-def build_engine_with_info(onnx_path, engine_path, info: dict, **options) -> Path:
+def build_engine_with_info(onnx_path, engine_path, info: dict | None = None, **options) -> Path:
     """``tensorrt_engine.build_engine`` plus the model's info next to the engine (``<engine>.json``),
-    which an engine cannot carry inside."""
+    which an engine cannot carry inside; ``info`` defaults to the one stored in the ONNX file."""
     from .tensorrt_engine import build_engine
 
+    if info is None:
+        info = onnx_info(onnx_path) if Path(onnx_path).is_file() else {}
     engine = build_engine(onnx_path, engine_path, **options)
     atomic.write_text(Path(engine).with_suffix(Path(engine).suffix + ".json"), json.dumps(info, indent=2))
     return Path(engine)
