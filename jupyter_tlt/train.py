@@ -74,6 +74,7 @@ def train(spec, results_dir, *, task: str | None = None, gpus: int = 1, devices=
     from .tf_import import keras
     from .training import distribute
     from .training.callbacks import EpochEnd, Progress
+    from .models.imagenet import is_imagenet, load_imagenet_weights
     from .training.settings import make_optimizer, pretrained_path, settings
 
     keras = keras()
@@ -92,7 +93,8 @@ def train(spec, results_dir, *, task: str | None = None, gpus: int = 1, devices=
     latest = exp.latest_checkpoint()
     transfer_text = ""
     source = pretrained_path(spec)  # a registry reference is pulled here, once
-    pretrained = _load_pretrained(source, key) if source else None
+    imagenet = is_imagenet(source)
+    pretrained = _load_pretrained(source, key) if source and not imagenet else None
     with strategy.scope():
         model = t.build()
         if pretrained and pretrained[1].get("pruned"):
@@ -104,6 +106,8 @@ def train(spec, results_dir, *, task: str | None = None, gpus: int = 1, devices=
             initial_epoch = 0
             if pretrained:
                 transfer_text = _transfer_pretrained(source, *pretrained, model, t.class_names)
+            elif imagenet:
+                transfer_text = f"{source}: {load_imagenet_weights(model, *views.backbone(spec), source)}"
     if initial_epoch >= conf.epochs:
         raise TltError(f"{results_dir}: already holds a checkpoint of epoch {initial_epoch} of "
                        f"{conf.epochs}; raise the number of epochs in the spec to train further, or "
