@@ -20,3 +20,14 @@ class DataError(TltError):
 
 class OutputError(TltError):
     """An output path exists, is not writable, or cannot be created."""
+
+
+def disk_full(exc: OSError, where: object = None) -> OutputError | None:
+    """The user error for a write that failed because the disk, a quota or a file-size limit is full."""
+    import errno
+
+    if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return None
+    where = where or exc.filename
+    return OutputError(f"{f'{where}: ' if where else ''}no space left to write ({exc.strerror}); nothing was left half-written: free "
+                       "some space (or raise the quota) and run the step again, or write to another location")

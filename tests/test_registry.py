@@ -123,6 +123,39 @@ def test_tampered_files_are_detected_and_refetched(local, tmp_path, capsys):
     assert not [p for p in (tmp_path / "other" / NAME / "1").iterdir() if p.name.startswith(".tmp-")]
 
 
+def test_a_version_pushed_again_is_pulled_again_without_a_corruption_warning(local, tmp_path, capsys):
+    from jupyter_tlt.models import build_classifier, save_model
+
+    first = local.pull(NAME, "1", dest=tmp_path / "pulled", progress=False)
+    other = save_model(build_classifier("resnet", 10, (32, 32, 3), 2), tmp_path / "other.keras",
+                       info={"task": "classification", "class_names": ["x", "y"]})
+    local.push(other, NAME, "1", overwrite=True, progress=False)
+    again = local.pull(NAME, "1", dest=tmp_path / "pulled", progress=False)
+    assert again == first and sha256_file(again) == sha256_file(other)
+    assert "corrupt" not in capsys.readouterr().err
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A tmpfs of 1 MB (a real full disk: ENOSPC), where this machine lets the tests mount one."""
+    import subprocess
+
+    mount = tmp_path / "small_disk"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here (needs root or CAP_SYS_ADMIN) to fill a disk")
+    yield mount
+    subprocess.run(["umount", str(mount)], check=True)
+
+
+def test_a_full_disk_is_a_clear_error_and_leaves_nothing_behind(local, small_disk, capsys):
+    with pytest.raises(OutputError, match=r"model\.keras: no space left to write .*free some space"):
+        local.pull(NAME, "2", dest=small_disk, progress=False)
+    assert [p.name for p in (small_disk / NAME / "2").iterdir()] == []
+    assert cli.pull_main(["--model_name", NAME, "--dir", str(small_disk), "--registry", local.url, "-q"]) == 2
+    assert "no space left to write" in capsys.readouterr().err
+
+
 def test_concurrent_pulls_into_one_folder(local, tmp_path, tiny_model):
     results, errors = [], []
 

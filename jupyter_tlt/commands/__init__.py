@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from .. import __version__
+from ..errors import disk_full
 
 
 @dataclass(frozen=True)
@@ -73,4 +74,10 @@ def step_parser(name: str) -> argparse.ArgumentParser:
 def run(argv: Sequence[str], parser: argparse.ArgumentParser | None = None) -> Any:
     """Parse `argv` and run the step; returns the step's result object. Raises TltError on bad input."""
     args = (parser or build_parser()).parse_args(list(argv))
-    return args._step.run(args)
+    try:
+        return args._step.run(args)
+    except OSError as exc:
+        error = disk_full(exc)
+        if error is None:
+            raise
+        raise error from None

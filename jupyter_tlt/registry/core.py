@@ -18,6 +18,7 @@ import os
 import platform
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from .. import __version__
 from ..atomic import write_text
@@ -42,6 +43,19 @@ class PushResult:
     def __str__(self) -> str:
         size = sum(f["size"] for f in self.manifest["files"])
         return f"Pushed {self.name} version {self.version} ({human_size(size)}) to {self.registry}"
+
+
+class _ByteCounter:
+    """Forwards byte counts to a progress bar and to an optional `on_progress(done, total)` callback."""
+
+    def __init__(self, bar, total: int, on_progress: Callable[[int, int], None] | None):
+        self.bar, self.total, self.on_progress, self.done = bar, total, on_progress, 0
+
+    def update(self, n: int) -> None:
+        self.done += n
+        self.bar.update(n)
+        if self.on_progress is not None:
+            self.on_progress(self.done, self.total)
 
 
 class Registry:
@@ -113,8 +127,11 @@ class Registry:
         return str(version)
 
     def pull(self, name: str, version: str | None = None, dest: str | os.PathLike = ".", *,
-             progress: bool = True) -> Path:
-        """Copy a version into `dest/<name>/<version>/` (verified, locked); returns the model file's path."""
+             progress: bool = True, on_progress: Callable[[int, int], None] | None = None) -> Path:
+        """Copy a version into `dest/<name>/<version>/` (verified, locked); returns the model file's path.
+
+        `on_progress(done_bytes, total_bytes)` is called as bytes arrive (the lab sidebar's progress).
+        """
         from ..progress import bar
 
         version = self._existing_version(name, version)
@@ -122,11 +139,13 @@ class Registry:
         folder = Path(dest).expanduser() / check_name(name, "model name") / check_name(version, "version")
         total = sum(f["size"] for f in manifest["files"])
         with folder_lock(folder.parent / f".{version}.lock"):
+            _forget_overwritten(folder, manifest)
             with bar(total=total, desc=f"pull {name}:{version}", unit="B", enabled=progress) as b:
                 b.unit_scale, b.unit_divisor = True, 1024
+                counter = _ByteCounter(b, total, on_progress)
                 for entry in manifest["files"]:
                     fetch_verified(self.storage, f"{name}/{version}/{entry['path']}", entry,
-                                   folder / entry["path"], b)
+                                   folder / entry["path"], counter)
             write_text(folder / "manifest.json", json.dumps(manifest, indent=1, sort_keys=True) + "\n")
         return folder / manifest["model"]
 
@@ -192,6 +211,22 @@ class Registry:
                 "created": manifest["created"], "description": manifest["description"],
                 "size": sum(f["size"] for f in manifest["files"]), "metrics": manifest["metrics"]}
             self.storage.write_json(INDEX, index)
+
+
+def _forget_overwritten(folder: Path, manifest: dict) -> None:
+    """Remove local files of an earlier pull whose version was pushed again (--overwrite) since.
+
+    They differ from the new manifest because the version changed, not because they were damaged,
+    so they are replaced without the "corrupt or altered" warning.
+    """
+    try:
+        before = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        previous = {f["path"]: f["sha256"] for f in before["files"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        return
+    for entry in manifest["files"]:
+        if previous.get(entry["path"], entry["sha256"]) != entry["sha256"]:
+            (folder / entry["path"]).unlink(missing_ok=True)
 
 
 class _no_lock:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ..atomic import TEMP_PREFIX, ensure_writable_dir, publish
-from ..errors import DataError
+from ..errors import DataError, disk_full
 from ..progress import warn
 from .manifest import sha256_file
 
@@ -96,8 +96,8 @@ def _download(storage, relative: str, target: Path, entry: dict, bar) -> tuple[s
             raise DataError(f"{storage.where(relative)}: listed in the manifest but missing from the registry; "
                             "push this version again with --overwrite") from None
         except OSError as exc:
-            if exc.errno is not None:  # a local disk problem (full, permissions): say so as it is
-                raise
+            if exc.errno is not None:  # a local disk problem (full, permissions)
+                raise disk_full(exc, target) or exc from None
             raise storage.unreachable(exc) from None
         except DataError:
             raise
