@@ -17,15 +17,20 @@ echo "== 3. Convert KITTI to TFRecords (TAO's shard naming and feature keys)"
 tlt-dataset-convert -d examples/specs/convert_source.cfg -o demo/tfrecords/source/kitti --overwrite -v
 tlt-dataset-convert -d examples/specs/convert_target.cfg -o demo/tfrecords/target/kitti --overwrite -v
 
-echo "== 4. Pretrain a resnet18 DetectNet_v2 on the source domain"
-rm -rf demo/runs  # the data above was regenerated; train afresh (an interrupted train resumes)
-tlt train detection -e examples/specs/detect_source.cfg -r demo/runs/source
+echo "== 4. Pretrain a resnet18 DetectNet_v2 on the source domain and push it to the demo's registry"
+rm -rf demo/runs demo/registry demo/pretrained  # the data above was regenerated: train afresh
+export TLT_REGISTRY="$PWD/demo/registry"  # a folder; a team would use a shared drive, s3://... or https://...
+tlt pretrain detection -e examples/specs/detect_source.cfg -r demo/runs/source \
+  --model_name detectnet_v2_resnet18 --version 1 --description "DetectNet_v2 resnet18, synthetic source domain"
 
-echo "== 5. The source model on the target domain, before adaptation"
-tlt evaluate detection -e examples/specs/detect_target.cfg -m demo/runs/source/weights/model.keras \
-  -r demo/runs/source_on_target
+echo "== 5. Pull it as the seed does, and measure it on the target domain before adaptation"
+tlt-pull --list_models
+tlt-pull --list_version --model_name detectnet_v2_resnet18
+tlt-pull --model_name detectnet_v2_resnet18 --version 1 --dir demo/pretrained
+tlt evaluate detection -e examples/specs/detect_target.cfg \
+  -m demo/pretrained/detectnet_v2_resnet18/1/model.keras -r demo/runs/source_on_target
 
-echo "== 6. Fine-tune on the target domain, then evaluate (KITTI mAP per difficulty)"
+echo "== 6. Fine-tune from registry:detectnet_v2_resnet18@1 on the target domain, then evaluate (KITTI mAP per difficulty)"
 tlt-train detection -e examples/specs/detect_target.cfg -r demo/runs/target
 tlt-evaluate detection -e examples/specs/detect_target.cfg -m demo/runs/target/weights/model.keras
 
