@@ -15,3 +15,8 @@ def load_ipython_extension(ipython) -> None:
     from .magics import load_ipython_extension as load
 
     load(ipython)
+
+
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    """Where jupyter_server finds the lab sidebar's REST API (imported only when the server loads it)."""
+    return [{"module": "jupyter_tlt.server"}]

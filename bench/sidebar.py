@@ -1,0 +1,155 @@
+"""Sidebar API benchmark: a real `jupyter server` on loopback, GET tlt/api/experiments over 10, 100 and
+1000 experiment folders: the first (cold index) request once the server has settled, then 20
+concurrent clients (median and p99; goal: 1000 experiments < 300 ms warm).
+
+    .venv/bin/python bench/sidebar.py [--sizes 10 100 1000] [--clients 20] [--requests 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+import requests
+
+from jupyter_tlt.experiments import Experiment
+
+EPOCHS = 40
+SETTLE_S = 5
+
+
+def write_experiments(root: Path, count: int) -> None:
+    """`count` results folders as training leaves them: experiment.json, status.jsonl, weights/, tensorboard/."""
+    for i in range(count):
+        task, metric = ("detection", "mAP") if i % 2 else ("classification", "accuracy")
+        exp = Experiment(root / f"project_{i // 100:02d}" / f"run_{i:04d}")
+        exp.start(task=task, arch="resnet18", epochs=EPOCHS, batch_size=16, spec="model_config { arch: \"resnet\" }")
+        last = EPOCHS if i % 10 else EPOCHS // 2
+        for epoch in range(1, last + 1):
+            if epoch % 5 == 0:
+                exp.log("validation", epoch=epoch, **{metric: epoch / (EPOCHS + 1), "AP_car": 0.5})
+            exp.log("epoch_end", epoch=epoch, loss=1.0 / epoch, lr=1e-3, **{f"val_{metric}": epoch / (EPOCHS + 1)})
+        for sub in ("weights", "tensorboard/train", "tensorboard/validation"):
+            (exp.root / sub).mkdir(parents=True, exist_ok=True)
+        (exp.weights_dir / f"model_epoch_{last:03d}.keras").write_bytes(b"\0" * 1024)
+        if i % 10:
+            exp.set_status("finished", **{metric: last / (EPOCHS + 1)})
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(root: Path, work: Path) -> tuple[subprocess.Popen, str, dict]:
+    port, token = free_port(), secrets.token_hex(16)
+    config = work / "jupyter_server_config.json"
+    config.write_text(json.dumps({"ServerApp": {"jpserver_extensions": {"jupyter_tlt": True}}}))
+    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(work / "config"), "JUPYTER_RUNTIME_DIR": str(work / "runtime"),
+           "JUPYTER_PLATFORM_DIRS": "1"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root", f"--config={config}", "--ServerApp.ip=127.0.0.1",
+         f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
+         f"--TltExtension.experiments_root={root}", f"--ServerApp.root_dir={root}"],
+        stdout=subprocess.DEVNULL, stderr=open(work / "server.log", "w"), env=env)
+    base, headers = f"http://127.0.0.1:{port}/tlt/api", {"Authorization": f"token {token}"}
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"jupyter server exited with {server.returncode}:\n{(work / 'server.log').read_text()}")
+        try:
+            if requests.get(f"{base}/version", headers=headers, timeout=1).status_code == 200:
+                return server, base, headers
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.1)
+    server.terminate()
+    raise SystemExit(f"jupyter server did not answer within 60 s:\n{(work / 'server.log').read_text()}")
+
+
+async def timed_get(session: aiohttp.ClientSession, url: str) -> tuple[float, bytes]:
+    start = time.perf_counter()
+    async with session.get(url) as response:
+        response.raise_for_status()
+        body = await response.read()
+    return time.perf_counter() - start, body
+
+
+async def concurrent(session: aiohttp.ClientSession, url: str, clients: int, per_client: int) -> list[float]:
+    """`clients` loops of `per_client` requests each, all in flight together; every request's latency."""
+    times: list[float] = []
+
+    async def client() -> None:
+        for _ in range(per_client):
+            times.append((await timed_get(session, url))[0])
+
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return times
+
+
+async def measure(base: str, headers: dict, clients: int, per_client: int) -> dict:
+    connector = aiohttp.TCPConnector(limit=clients)
+    async with aiohttp.ClientSession(headers=headers, connector=connector) as session:
+        url = f"{base}/experiments"
+        cold, body = await timed_get(session, url)
+        rows = json.loads(body)["experiments"]
+        single = [(await timed_get(session, url))[0] for _ in range(20)]
+        detail = min([(await timed_get(session, f"{base}/experiments/{rows[0]['path']}"))[0] for _ in range(5)])
+        await concurrent(session, url, clients, 2)  # warm-up: connections, the server's thread pool
+        times = await concurrent(session, url, clients, per_client)
+    return {"cold": cold, "listed": len(rows), "kb": len(body) / 1000, "single": statistics.median(single),
+            "detail": detail, "median": statistics.median(times), "p99": p99(times), "requests": len(times)}
+
+
+def p99(values: list[float]) -> float:
+    return sorted(values)[min(len(values) - 1, int(round(0.99 * (len(values) - 1))))]
+
+
+def bench(count: int, clients: int, per_client: int) -> dict:
+    with tempfile.TemporaryDirectory(prefix="bench-sidebar-") as tmp:
+        work = Path(tmp)
+        root = work / "root"
+        write_experiments(root, count)
+        server, base, headers = start_server(root, work)
+        time.sleep(SETTLE_S)  # other extensions finish starting up, so the cold figure is the index's own
+        try:
+            result = asyncio.run(measure(base, headers, clients, per_client))
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    assert result["listed"] == count, f"listed {result['listed']} of {count} experiments"
+    return {"count": count, **result}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000])
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--requests", type=int, default=10, help="requests per client")
+    args = parser.parse_args()
+    print(f"GET tlt/api/experiments on a real jupyter server (loopback, token), {os.cpu_count()} CPUs, aiohttp client; "
+          f"warm: {args.clients} concurrent clients x {args.requests} requests")
+    print(f"{'experiments':>11}  {'cold first':>10}  {'warm 1 client':>13}  {'warm median':>11}  {'warm p99':>8}  "
+          f"{'answer':>8}  {'detail':>7}")
+    for count in args.sizes:
+        r = bench(count, args.clients, args.requests)
+        print(f"{r['count']:>11}  {r['cold'] * 1000:>7.1f} ms  {r['single'] * 1000:>10.1f} ms  "
+              f"{r['median'] * 1000:>8.1f} ms  {r['p99'] * 1000:>5.1f} ms  {r['kb']:>5.0f} KB  "
+              f"{r['detail'] * 1000:>4.1f} ms", flush=True)
+    print("goal: 1000 experiments answer in < 300 ms warm (p99 with 20 concurrent clients)")
+
+
+if __name__ == "__main__":
+    main()

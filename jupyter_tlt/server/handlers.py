@@ -1,0 +1,259 @@
+"""REST handlers of the lab sidebar (docs/sidebar-api.md): thin wrappers over the registry and the index.
+
+Filesystem and registry work runs in the IO loop's thread pool, so a slow object store or a large
+experiments tree never blocks the server.
+
+    >>> setup_handlers(serverapp.web_app, Context(Path("/srv/work"), registry_url=None))
+    # GET <base_url>/tlt/api/experiments -> {"root": "", "experiments": [...]}
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import tornado.web
+from jupyter_server.base.handlers import APIHandler
+from jupyter_server.utils import url_path_join
+from tornado.ioloop import IOLoop
+
+from .. import __version__
+from ..errors import DataError, TltError
+from ..experiment_index import ExperimentIndex, ExperimentNotFound, resolve_inside
+from ..registry import CATALOGUE, Registry
+from ..registry.manifest import check_name, newest_first
+from .jobs import JobManager, UnknownJob
+
+API_VERSION = 1
+DEFAULT_DEST = "pretrained"
+_VERSION_FIELDS = ("created", "size", "metrics", "description")
+
+
+def encode(data: Any) -> str:
+    """JSON that browsers accept: NaN and infinities (JSON has neither) become null."""
+    try:
+        return json.dumps(data, allow_nan=False)
+    except ValueError:
+        return json.dumps(_finite(data), allow_nan=False)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+@dataclass
+class Context:
+    """What every handler shares: the experiments root, the registry URL, the index and the jobs."""
+
+    root: Path
+    registry_url: str | None = None
+    display_root: str = ""
+    index: ExperimentIndex = field(init=False)
+    jobs: JobManager = field(init=False)
+
+    _listing: tuple[list, bytes] = field(init=False, default=([], b""))
+
+    def __post_init__(self) -> None:
+        self.root = Path(self.root).expanduser().resolve()
+        self.index = ExperimentIndex(self.root)
+        self.jobs = JobManager(self.root)
+        self._lock = threading.Lock()
+
+    def registry(self) -> Registry:
+        return Registry(self.registry_url)
+
+    def experiments_body(self) -> bytes:
+        """The experiments answer, encoded again only when a summary changed (a warm poll only stats files)."""
+        rows = self.index.summaries()
+        with self._lock:
+            if not self._listing[1] or rows != self._listing[0]:
+                body = encode({"root": self.display_root, "experiments": rows}).encode()
+                self._listing = (rows, body)
+            return self._listing[1]
+
+
+class UnknownModel(TltError):
+    """A model name that is neither in the registry's index nor in the catalogue."""
+
+
+class ApiError(tornado.web.HTTPError):
+    """An error answer {"message": ...} with its status code."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(status, "%s", message)
+        self.message = message
+
+
+class _Handler(APIHandler):
+    @property
+    def tlt(self) -> Context:
+        return self.settings["tlt"]
+
+    async def blocking(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """`fn(*args)` in the thread pool; core errors become 400 (404 for unknown things)."""
+        try:
+            return await IOLoop.current().run_in_executor(None, fn, *args)
+        except (ExperimentNotFound, UnknownJob, UnknownModel) as exc:
+            raise ApiError(404, str(exc)) from None
+        except TltError as exc:
+            raise ApiError(400, str(exc)) from None
+
+    def reply(self, data: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.finish(encode(data))
+
+    def json_body(self) -> dict:
+        if not self.request.body:
+            raise ApiError(400, "the request body is empty; send a JSON object such as "
+                                '{"name": "detectnet_v2_resnet18", "version": "1"}')
+        try:
+            body = json.loads(self.request.body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ApiError(400, f"the request body is not valid JSON ({exc}); send an object such as "
+                                '{"name": "detectnet_v2_resnet18", "version": "1"}') from None
+        if not isinstance(body, dict):
+            raise ApiError(400, f"the request body is {type(body).__name__} JSON; send an object such as "
+                                '{"name": "detectnet_v2_resnet18"}')
+        return body
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, ApiError):
+            self.set_header("Content-Type", "application/json")
+            self.finish(json.dumps({"message": exc.message}))
+        else:
+            super().write_error(status_code, **kwargs)
+
+
+class VersionHandler(_Handler):
+    @tornado.web.authenticated
+    def get(self) -> None:
+        self.reply({"version": __version__, "api": API_VERSION})
+
+
+def _models(registry: Registry) -> dict:
+    index = registry.index()["models"]
+    rows = []
+    for row in registry.models():
+        versions = newest_first(index.get(row["name"], {}).get("versions", {}))
+        rows.append({**{k: row.get(k) for k in ("name", "task", "arch", "input_size", "latest")},
+                     "versions": versions, "size": row.get("size"), "metrics": row.get("metrics") or {},
+                     "description": row.get("description")})
+    return {"registry": registry.url, "models": rows}
+
+
+def _versions(registry: Registry, name: str) -> dict:
+    check_name(name, "model name")
+    try:
+        found = registry.versions(name)
+    except DataError as exc:
+        if name not in CATALOGUE and name not in registry.index()["models"]:
+            raise UnknownModel(str(exc)) from None
+        raise
+    return {"name": name, "versions": [{"version": v, **{k: found.details.get(v, {}).get(k) for k in _VERSION_FIELDS}}
+                                       for v in found]}
+
+
+class ModelsHandler(_Handler):
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        self.reply(await self.blocking(lambda: _models(self.tlt.registry())))
+
+
+class VersionsHandler(_Handler):
+    @tornado.web.authenticated
+    async def get(self, name: str) -> None:
+        self.reply(await self.blocking(lambda: _versions(self.tlt.registry(), name)))
+
+
+class PullHandler(_Handler):
+    @tornado.web.authenticated
+    async def post(self) -> None:
+        body = self.json_body()
+        name, version, dest = body.get("name"), body.get("version"), body.get("dest", DEFAULT_DEST)
+        if not isinstance(name, str) or not name:
+            raise ApiError(400, 'the request body has no "name": send {"name": MODEL, "version"?: VERSION, '
+                                '"dest"?: FOLDER} with a model name from registry/models')
+        if version is not None and (isinstance(version, bool) or not isinstance(version, (str, int))):
+            raise ApiError(400, f'"version" is {version!r}; send a version string from '
+                                f"registry/models/{name}/versions, or leave it out for the latest")
+        if not isinstance(dest, str) or not dest:
+            raise ApiError(400, f'"dest" is {dest!r}; send a folder path relative to the experiments root, '
+                                f"or leave it out for {DEFAULT_DEST!r}")
+        ctx = self.tlt
+
+        def start():
+            registry = ctx.registry()
+            folder = resolve_inside(ctx.root, dest)
+            chosen = _pullable_version(registry, name, None if version is None else str(version))
+            total = sum(f["size"] for f in registry.manifest(name, chosen)["files"])
+            return ctx.jobs.start_pull(registry, name, chosen, folder, total)
+
+        job = await self.blocking(start)
+        self.reply({"job": job.id}, status=202)
+
+
+def _pullable_version(registry: Registry, name: str, version: str | None) -> str:
+    """The version a pull will fetch; UnknownModel (404) for an unknown model or version."""
+    found = _versions(registry, name)["versions"]
+    names = [v["version"] for v in found]
+    if version is not None and version not in names:
+        raise UnknownModel(f"{name} has no version {version!r} in registry {registry.url}; its versions: "
+                                 f"{', '.join(names) or 'none yet'}")
+    if not names:
+        registry.manifest(name)  # the core's message: how to get weights for a catalogue model
+    return version or names[0]
+
+
+class JobHandler(_Handler):
+    @tornado.web.authenticated
+    async def get(self, job_id: str) -> None:
+        job = await self.blocking(self.tlt.jobs.get, job_id)
+        self.reply(job.to_dict())
+
+
+class ExperimentsHandler(_Handler):
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        body = await self.blocking(self.tlt.experiments_body)
+        self.finish(body)
+
+
+class ExperimentHandler(_Handler):
+    @tornado.web.authenticated
+    async def get(self, path: str) -> None:
+        self.reply(await self.blocking(self.tlt.index.detail, path))
+
+
+def display_root(root: Path, server_root: str | os.PathLike) -> str:
+    """The experiments root as the file browser names it: relative to the server root ('' if the same)."""
+    root, server = Path(root).expanduser().resolve(), Path(server_root).expanduser().resolve()
+    if root.is_relative_to(server):
+        relative = root.relative_to(server).as_posix()
+        return "" if relative == "." else relative
+    return str(root)
+
+
+def setup_handlers(web_app: tornado.web.Application, context: Context) -> None:
+    """Register the routes under `<base_url>/tlt/api/`."""
+    api = url_path_join(web_app.settings["base_url"], "tlt", "api")
+    web_app.settings["tlt"] = context
+    web_app.add_handlers(".*$", [
+        (url_path_join(api, "version"), VersionHandler),
+        (url_path_join(api, "registry", "models"), ModelsHandler),
+        (url_path_join(api, "registry", "models", "([^/]+)", "versions"), VersionsHandler),
+        (url_path_join(api, "registry", "pull"), PullHandler),
+        (url_path_join(api, "jobs", "([^/]+)"), JobHandler),
+        (url_path_join(api, "experiments") + "/?", ExperimentsHandler),
+        (url_path_join(api, "experiments", "(.+)"), ExperimentHandler),
+    ])
