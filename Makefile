@@ -4,12 +4,16 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test bench protos clean
+SUDO   := $(if $(filter 0,$(shell id -u)),,sudo)
+ROOT_OK := $(if $(filter 0,$(shell id -u)),--allow-root)
+
+.PHONY: install browser demo lab test bench protos clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
+	$(VENV)/bin/jupyter-builder develop --overwrite .   # the TLT sidebar, linked into this venv's JupyterLab
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -17,7 +21,17 @@ install: $(STAMP)
 demo: install
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash examples/demo.sh
 
-test: install
+# Debian's chromium for the browser tests (Playwright drives it; no browser download).
+browser:
+	command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends chromium; }
+
+# JupyterLab on the tutorial notebooks, with the TLT sidebar.
+lab: install
+	$(VENV)/bin/jupyter lab $(ROOT_OK) notebooks/detection_tutorial.ipynb
+
+test: install browser
+	npm test --silent
 	$(PY) -m pytest -q tests
 
 bench: install
@@ -36,4 +50,4 @@ protos:
 	build/protoc-venv/bin/python jupyter_tlt/spec/build_protos.py
 
 clean:
-	rm -rf demo .pytest_cache build dist *.egg-info
+	rm -rf demo .pytest_cache build dist *.egg-info test-artifacts labextension/lib jupyter_tlt/labextension

@@ -20,3 +20,8 @@ def load_ipython_extension(ipython) -> None:
 def _jupyter_server_extension_points() -> list[dict[str, str]]:
     """Where jupyter_server finds the lab sidebar's REST API (imported only when the server loads it)."""
     return [{"module": "jupyter_tlt.server"}]
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """Where `jupyter-builder develop` finds the built TLT sidebar (a prebuilt lab extension)."""
+    return [{"src": "labextension", "dest": "jupyter-tlt"}]

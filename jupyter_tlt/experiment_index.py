@@ -92,7 +92,8 @@ def artifact_kind(relative: str | PurePosixPath) -> str:
         return "log"
     if _CHECKPOINT.match(name):
         return "checkpoint"
-    if lower.endswith("_prune_report.json") or suffix == ".csv" or lower == "metrics.json":
+    if (lower.endswith("_prune_report.json") or suffix in (".csv", ".png", ".svg")
+            or lower == "metrics.json"):
         return "report"
     if suffix == ".onnx":
         return "onnx"
@@ -248,8 +249,8 @@ class ExperimentIndex:
                 st = _stat(path)
                 if st is None or not stat.S_ISREG(st.st_mode):
                     continue
-                found.append({"path": self._relative(path), "name": name,
-                              "kind": artifact_kind(path.relative_to(folder).as_posix()),
+                inside = path.relative_to(folder).as_posix()
+                found.append({"path": self._relative(path), "name": inside, "kind": artifact_kind(inside),
                               "size": st.st_size, "mtime": st.st_mtime})
                 if len(found) >= MAX_ARTIFACTS:
                     return found

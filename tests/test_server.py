@@ -193,7 +193,7 @@ async def test_experiment_detail(jp_fetch, experiments):
     kinds = {a["path"].removeprefix("runs/detect/"): a["kind"] for a in answer["artifacts"]}
     assert kinds == ARTIFACTS  # export/leak.bin (a link out of the root) is not listed
     sizes = {a["name"]: a["size"] for a in answer["artifacts"]}
-    assert sizes["model.onnx"] == 10
+    assert sizes["export/model.onnx"] == 10  # name: the path inside the results directory
     assert all(isinstance(a["mtime"], float) for a in answer["artifacts"])
 
 

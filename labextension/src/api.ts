@@ -1,0 +1,101 @@
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+
+import type {
+  ExperimentDetail,
+  ExperimentListing,
+  Job,
+  RegistryListing,
+  VersionInfo
+} from './types';
+
+/** Where the server extension's routes live, below the server's base URL. */
+export const API_NAMESPACE = 'tlt/api';
+
+/** A non-2xx answer of the server extension, or no answer at all (status 0). */
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+/**
+ * The URL of an endpoint. Each segment may hold slashes (experiment paths):
+ * the parts between them are percent-encoded, the slashes are kept.
+ */
+export function apiUrl(baseUrl: string, ...segments: string[]): string {
+  const path = segments
+    .flatMap(segment => segment.split('/'))
+    .filter(part => part !== '')
+    .map(encodeURIComponent)
+    .join('/');
+  return URLExt.join(baseUrl, API_NAMESPACE, path);
+}
+
+/** Call an endpoint and return its JSON answer; throws ApiError otherwise. */
+export async function requestAPI<T>(
+  segments: string[],
+  init: RequestInit = {},
+  settings: ServerConnection.ISettings = ServerConnection.makeSettings()
+): Promise<T> {
+  const url = apiUrl(settings.baseUrl, ...segments);
+  let response: Response;
+  try {
+    response = await ServerConnection.makeRequest(url, init, settings);
+  } catch (error) {
+    throw new ApiError(`The Jupyter server did not answer: ${error}`, 0);
+  }
+  const text = await response.text();
+  const data = parseJSON(text);
+  if (!response.ok) {
+    const message =
+      typeof data?.message === 'string'
+        ? data.message
+        : `${response.status} ${response.statusText}`.trim();
+    throw new ApiError(message, response.status);
+  }
+  return data as T;
+}
+
+function parseJSON(text: string): any {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+/** The server extension's endpoints, one method each. */
+export interface TltApi {
+  version(): Promise<VersionInfo>;
+  models(): Promise<RegistryListing>;
+  pull(name: string, version: string): Promise<{ job: string }>;
+  job(id: string): Promise<Job>;
+  experiments(): Promise<ExperimentListing>;
+  experiment(path: string): Promise<ExperimentDetail>;
+}
+
+/** TltApi over HTTP, with the settings of the running JupyterLab by default. */
+export function restApi(
+  settings: ServerConnection.ISettings = ServerConnection.makeSettings()
+): TltApi {
+  const get = <T>(...segments: string[]) =>
+    requestAPI<T>(segments, {}, settings);
+  return {
+    version: () => get('version'),
+    models: () => get('registry/models'),
+    pull: (name, version) =>
+      requestAPI(
+        ['registry/pull'],
+        { method: 'POST', body: JSON.stringify({ name, version }) },
+        settings
+      ),
+    job: id => get('jobs', id),
+    experiments: () => get('experiments'),
+    experiment: path => get('experiments', path)
+  };
+}

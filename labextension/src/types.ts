@@ -1,0 +1,82 @@
+// The JSON shapes of the server extension's REST API (docs/sidebar-api.md).
+
+/** GET version: the handshake. */
+export interface VersionInfo {
+  version: string;
+  api: number;
+}
+
+/** Metric values by name, as the registry stores them. */
+export type Metrics = Record<string, number | string | null>;
+
+/** One model of GET registry/models. */
+export interface RegistryModel {
+  name: string;
+  task: string;
+  arch: string;
+  input_size?: number[] | string | null;
+  /** null for a catalogue entry that has no version in this registry yet. */
+  latest: string | null;
+  versions: string[];
+  size: number | null;
+  metrics: Metrics | null;
+  description?: string | null;
+}
+
+export interface RegistryListing {
+  registry: string;
+  models: RegistryModel[];
+}
+
+/** GET jobs/<id>: a background pull. */
+export interface Job {
+  id: string;
+  kind: string;
+  state: 'running' | 'finished' | 'failed';
+  done: number;
+  total: number;
+  path?: string;
+  error?: string;
+}
+
+export type ExperimentStatus =
+  | 'created'
+  | 'running'
+  | 'finished'
+  | 'failed'
+  | 'interrupted';
+
+/** One experiment of GET experiments. */
+export interface Experiment {
+  path: string;
+  name: string;
+  task: string;
+  arch: string;
+  status: ExperimentStatus;
+  epoch: number | null;
+  epochs: number | null;
+  metric: { name: string; value: number } | null;
+  updated: string | null;
+  mtime: number;
+}
+
+export interface ExperimentListing {
+  root: string;
+  experiments: Experiment[];
+}
+
+/** One file of an experiment's results directory. */
+export interface Artifact {
+  path: string;
+  name: string;
+  kind: string;
+  size: number;
+  mtime: number;
+}
+
+/** GET experiments/<path>. */
+export interface ExperimentDetail extends Experiment {
+  info: Record<string, unknown>;
+  history: Record<string, unknown>[];
+  artifacts: Artifact[];
+}
