@@ -1,36 +1,12 @@
-"""tests/notebooks/magics_and_widgets.ipynb executed in a real kernel (nbclient), outputs checked.
-
-The kernel is this interpreter (the venv's python): a kernelspec written to a temporary folder on
-JUPYTER_PATH, so a fresh clone needs no `ipykernel install` and no user-level Jupyter state.
-"""
+"""tests/notebooks/magics_and_widgets.ipynb executed in a real kernel (nbclient, see conftest.py), outputs checked."""
 
 from __future__ import annotations
 
-import json
-import sys
-from pathlib import Path
-
-import nbformat
-from nbclient import NotebookClient
-
-NOTEBOOK = Path(__file__).parent / "notebooks" / "magics_and_widgets.ipynb"
-KERNEL = "jupyter-tlt-test"
 WIDGET = "application/vnd.jupyter.widget-view+json"
 
 
-def test_notebook_runs_with_rich_outputs(tmp_path, monkeypatch):
-    spec_dir = tmp_path / "jupyter" / "kernels" / KERNEL
-    spec_dir.mkdir(parents=True)
-    (spec_dir / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "jupyter-tlt tests", "language": "python"}))
-    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
-    work = tmp_path / "work"
-    work.mkdir()
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), "commit it without outputs"
-    NotebookClient(nb, timeout=600, kernel_name=KERNEL, resources={"metadata": {"path": str(work)}}).execute()
-
+def test_notebook_runs_with_rich_outputs(walkthrough):
+    nb, work = walkthrough
     cells = {c.source.splitlines()[0]: c.outputs for c in nb.cells if c.cell_type == "code"}
     data = [o.get("data", {}) for outputs in cells.values() for o in outputs]
     assert any(WIDGET in d for d in data)  # tqdm progress as widgets, and the panels
