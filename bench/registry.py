@@ -16,6 +16,7 @@ import zipfile
 from pathlib import Path
 
 from jupyter_tlt.registry import Registry
+from jupyter_tlt.registry.manifest import sha256_file
 
 NAME = "detectnet_v2_resnet50"
 
@@ -64,6 +65,8 @@ def main() -> None:
         t_pull, t_copy = pull_vs_copy(local, model, work, lambda target: shutil.copyfile(stored, target))
         print(f"folder pull  {size:.0f} MB: {t_pull:.3f}s ({size / t_pull:.0f} MB/s); plain copy {t_copy:.3f}s; "
               f"ratio {t_copy / t_pull:.2f} (goal >= 0.8)")
+        t_hash = best_of(3, lambda: sha256_file(stored))
+        print(f"  the bound: sha256 of the file alone {t_hash:.3f}s; copy / hash = {t_copy / t_hash:.2f}")
         s3_bench(model, work, size)
         list_bench(work)
 
@@ -95,6 +98,9 @@ def s3_bench(model: Path, work: Path, size: float) -> None:
         t_pull, t_copy = pull_vs_copy(registry, model, work, plain)
         print(f"s3 pull      {size:.0f} MB: {t_pull:.3f}s ({size / t_pull:.0f} MB/s); plain GET {t_copy:.3f}s; "
               f"ratio {t_copy / t_pull:.2f} (goal >= 0.8)")
+        fs, path = registry.storage.fs, registry.storage.path(f"{NAME}/1/model.keras")
+        t_fsspec = best_of(3, lambda: fs.get_file(path, str(work / "fsspec.bin")))
+        print(f"  the bound: s3fs get_file alone (no checks) {t_fsspec:.3f}s; boto3 / s3fs = {t_copy / t_fsspec:.2f}")
     finally:
         server.stop()
 

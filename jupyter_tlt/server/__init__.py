@@ -7,6 +7,8 @@ Enabled by `jupyter-config/server-config/jupyter_tlt.json`; the routes are in `h
 
 from __future__ import annotations
 
+import threading
+
 from traitlets import Unicode, default
 from traitlets.config import Configurable
 
@@ -39,5 +41,7 @@ def _load_jupyter_server_extension(serverapp) -> None:
     context = Context(settings.experiments_root, settings.registry or None,
                       display_root(settings.experiments_root, serverapp.root_dir))
     setup_handlers(serverapp.web_app, context)
+    # scan the experiments once in the background now, so the sidebar's first request finds a warm index
+    threading.Thread(target=context.index.summaries, name="jupyter-tlt-index", daemon=True).start()
     serverapp.log.info("jupyter_tlt: sidebar API at %stlt/api/ (experiments in %s, registry %s)",
                        serverapp.base_url, context.root, settings.registry or "default")
