@@ -77,6 +77,14 @@ def test_entropy_keeps_a_uniform_range():
     assert entropy_amax(half, edges) == pytest.approx(1.5, rel=0.02)
 
 
+def test_entropy_does_not_clip_the_data_beyond_an_empty_gap():
+    # letterbox padding (exact zeros), nothing up to 0.25, then the image's pixels spread up to 1.0
+    edges = np.linspace(0, 1, 2049)
+    counts = np.where(np.arange(2048) >= 512, 1000, 0)
+    counts[0] = 10**6
+    assert entropy_amax(counts, edges) >= 0.98
+
+
 def test_entropy_ignores_the_zero_spike_of_a_relu():
     edges = np.linspace(0, 8, 2049)
     centers = (edges[:-1] + edges[1:]) / 2

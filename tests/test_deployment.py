@@ -140,13 +140,17 @@ def test_classifier_config_and_labels(tmp_path, classifier):
     assert "cluster-mode" not in prop and "int8-calib-file" not in prop and "model-engine-file" not in prop
 
 
-def test_config_paths_and_errors(tmp_path, spec):
+def test_config_paths_and_errors(tmp_path, spec, monkeypatch):
     common = dict(task="detection", class_names=NAMES, input_shape=(3, 64, 96))
     path = write_nvinfer_config(tmp_path / "ds" / "config.txt", onnx_file=tmp_path / "models" / "m.onnx",
                                 labels_file=tmp_path / "ds" / "sub" / "labels.txt", **common)
     prop = read_nvinfer_config(path)["property"]
     assert prop["onnx-file"] == "../models/m.onnx"
     assert prop["labelfile-path"] == "sub/labels.txt"
+    monkeypatch.chdir(tmp_path)  # paths given from the current directory, as `tlt export -o demo/export/...`
+    path = write_nvinfer_config("demo/export/config.txt", onnx_file="demo/export/m.onnx", **common)
+    prop = read_nvinfer_config(path)["property"]
+    assert (prop["onnx-file"], prop["labelfile-path"]) == ("m.onnx", "labels.txt")
     assert read_nvinfer_config(path)["class-attrs-0"]["eps"] == "0.13"  # no postprocess: the spec defaults
 
     with pytest.raises(TltError, match="calibration cache"):

@@ -34,6 +34,7 @@ from ..errors import DataError
 METHODS = ("entropy", "percentile", "max")
 NUM_BINS = 2048          # histogram resolution TensorRT uses for entropy calibration
 NUM_LEVELS = 128         # int8 levels of |x|: the candidate distributions are quantized to these
+MAX_CLIPPED = 0.01       # entropy never picks a threshold that clips more than 1% of the values
 ZERO_AMAX = 1e-6         # amax of a tensor that was zero on every batch (a zero scale is invalid)
 _HEX = re.compile(r"[0-9a-fA-F]{8}")
 
@@ -82,7 +83,10 @@ def entropy_amax(hist: np.ndarray, edges: np.ndarray) -> float:
     For each candidate of ``i`` bins (``NUM_LEVELS`` .. ``len(hist)``), the reference distribution P is the
     first ``i`` bins with everything beyond folded into the last one (values above the threshold clip to
     it); the candidate Q merges those ``i`` bins into ``NUM_LEVELS`` levels and spreads each level's count
-    evenly over its non-empty bins. Returns ``edges[i]`` of the best candidate.
+    evenly over its non-empty bins. Returns ``edges[i]`` of the best candidate. Candidates that would clip
+    more than ``MAX_CLIPPED`` of the values are skipped: past an empty gap of more than ``NUM_LEVELS``
+    bins (e.g. the zeros of letterbox padding, then the darkest real pixel far above), a candidate that
+    folds all the data into its last bin has a divergence of 0 and would otherwise win.
 
         >>> counts, edges = np.histogram(np.abs(np.random.randn(100_000)), bins=2048)
         >>> entropy_amax(counts, edges)   # about 3.5-4.5 (sigma 1): the rare tail beyond is clipped
@@ -103,6 +107,8 @@ def entropy_amax(hist: np.ndarray, edges: np.ndarray) -> float:
         kept = hist[:i]
         if kept[-1] == 0 and tail[i] > 0:
             continue  # P has mass in a bin Q leaves empty: infinite divergence
+        if tail[i] > MAX_CLIPPED * tail[0]:
+            continue
         p = kept.copy()
         p[-1] += tail[i]
         level = np.arange(i) * NUM_LEVELS // i

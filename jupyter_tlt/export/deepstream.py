@@ -59,12 +59,14 @@ def write_nvinfer_config(path: str | os.PathLike, *, task: str, onnx_file: str |
                          class_names: Sequence[str], input_shape: Sequence[int], data_type: str = "fp32",
                          int8_calib_file: str | os.PathLike | None = None,
                          engine_file: str | os.PathLike | None = None, max_batch_size: int = 1,
-                         postprocess=None, labels_file: str | os.PathLike = "labels.txt",
+                         postprocess=None, labels_file: str | os.PathLike | None = None,
                          classifier_threshold: float = 0.5) -> Path:
     """Write the Gst-nvinfer config of a detector or classifier atomically and return its path.
 
     ``input_shape`` is (C, H, W); ``postprocess`` a ``PostprocessConfig`` (detection only; the spec
     defaults when None). ``int8_calib_file`` is required, and only written, when ``data_type`` is int8.
+    File arguments are paths from the current directory (``labels_file`` defaults to labels.txt beside
+    the config); the config names them relative to its own folder, as DeepStream resolves them.
     """
     path = Path(path)
     if task not in ("detection", "classification"):
@@ -92,7 +94,7 @@ def write_nvinfer_config(path: str | os.PathLike, *, task: str, onnx_file: str |
         "infer-dims": ";".join(str(int(d)) for d in input_shape),
         "network-input-order": 0,  # NCHW; the UFF-era uff-input-order key went away with UFF
         "onnx-file": _relative(onnx_file, folder),
-        "labelfile-path": _relative(labels_file, folder),
+        "labelfile-path": _relative(labels_file or folder / "labels.txt", folder),
     }
     if data_type == "int8":
         prop["int8-calib-file"] = _relative(int8_calib_file, folder)
@@ -208,12 +210,11 @@ def _section(name: str, values: dict[str, object]) -> list[str]:
 
 
 def _relative(file: str | os.PathLike, folder: Path) -> str:
-    """``file`` as written into the config: relative to the config's folder, '/' separated."""
+    """``file`` as written into the config: relative to the config's folder (DeepStream resolves it from
+    there, whatever the directory the export ran in), '/' separated."""
     file = Path(file)
-    if not file.is_absolute():
-        return file.as_posix()
     try:
-        return Path(os.path.relpath(file, folder.resolve())).as_posix()
+        return Path(os.path.relpath(file.resolve(), folder.resolve())).as_posix()
     except ValueError:  # another drive on Windows: no relative path exists
         return file.as_posix()
 
