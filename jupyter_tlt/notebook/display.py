@@ -11,6 +11,7 @@ result that is a cell's value (e.g. `%tlt evaluate ...` or `r` on a later line) 
     ExportResult    the files written and the check against Keras
     InferResult     counts per class and a gallery of the first images with their boxes drawn
     TrainResult     the summary and the per-epoch table (the live chart was drawn while training)
+    PretrainResult  the same, and the registry version it was pushed as
 Other results show their own `_repr_html_`. Outside a kernel (terminal IPython) `show` prints the
 same text the CLI prints. Result classes are matched by name, so importing this module imports none
 of the steps (nor TensorFlow).
@@ -220,17 +221,24 @@ def show_train(result) -> None:
     _display_html(result._repr_html_(), str(result))
 
 
+def show_pretrain(result) -> None:
+    show_train(result.train)
+    _display_html(f"<p>{html.escape(str(result.push))}</p>", str(result.push))
+
+
 VIEWS: dict[str, Callable[[Any], None]] = {
     "jupyter_tlt.evaluate.EvaluateResult": show_evaluate,
     "jupyter_tlt.prune.PruneReport": show_prune,
     "jupyter_tlt.export.step.ExportResult": show_export,
     "jupyter_tlt.infer.InferResult": show_infer,
     "jupyter_tlt.train.TrainResult": show_train,
+    "jupyter_tlt.registry.pretrain.PretrainResult": show_pretrain,
 }
 
 TEXT_ONLY = ("jupyter_tlt.data.synthetic.dataset.GenerateResult", "jupyter_tlt.data.convert.ConvertResult",
              "jupyter_tlt.data.validate.ValidationReport", "jupyter_tlt.compare.Comparison",
-             "jupyter_tlt.export.tensorfile.TensorfileResult")
+             "jupyter_tlt.export.tensorfile.TensorfileResult", "jupyter_tlt.registry.core.PushResult",
+             "jupyter_tlt.registry.results.ModelList", "jupyter_tlt.registry.results.VersionList")
 """Results whose own `_repr_html_` is their rich view; only their plain text is registered."""
 
 
