@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .errors import SpecError, TltError
 from .experiments import Experiment
+from .progress import warn
 from .spec import load_experiment_spec, spec_to_text, views
 from .tasks import infer_task, make_task
 
@@ -87,6 +88,10 @@ def train(spec, results_dir, *, task: str | None = None, gpus: int = 1, devices=
     strategy = distribute.make_strategy(gpus, devices)
     chief = distribute.is_chief(strategy)
     conf = settings(spec)
+    if spec.HasField("train_config") and spec.HasField("training_config"):
+        warn("the spec has both train_config and training_config: epochs, batch size, learning rate, "
+             "optimizer and regularizer come from training_config (its defaults where it is silent); "
+             "train_config gives only the dataset paths and the pretrained model")
     global_batch = conf.batch_size_per_gpu * strategy.num_replicas_in_sync
     t = make_task(task_name, spec)
     train_ds, steps = t.train_data(global_batch)
