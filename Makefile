@@ -40,6 +40,11 @@ bench: install
 	$(PY) bench/evaluate.py
 	$(PY) bench/train_overhead.py
 	$(PY) bench/train_detect.py
+	$(PY) bench/prune.py
+	$(PY) bench/export.py
+	$(PY) bench/load_time.py
+	$(PY) bench/registry.py
+	$(PY) bench/sidebar.py
 
 # Regenerate jupyter_tlt/spec/protos/*_pb2.py after editing a .proto (generated code is committed).
 # protoc comes from grpcio-tools 1.74 (protobuf 6.31.1-level code) in a throwaway venv, so the
