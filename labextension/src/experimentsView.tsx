@@ -143,12 +143,19 @@ function Artifacts(props: {
             title={`Open ${artifact.path}`}
             onClick={() => props.open(artifact.path)}
           >
-            <span className="jp-tlt-artifact-name">{artifact.name}</span>
+            <span className="jp-tlt-artifact-name">{withBreaksAfterSlashes(artifact.name)}</span>
             <span className="jp-tlt-tag jp-tlt-kind">{artifact.kind}</span>
             <span className="jp-tlt-size">{formatBytes(artifact.size)}</span>
           </button>
         </li>
       ))}
     </ul>
+  );
+}
+
+/** `weights/model.keras` with a line-break opportunity after each slash (narrow sidebars wrap there). */
+function withBreaksAfterSlashes(path: string): React.ReactNode[] {
+  return path.split('/').flatMap((part, i, parts) =>
+    i < parts.length - 1 ? [part, '/', <wbr key={i} />] : [part]
   );
 }
