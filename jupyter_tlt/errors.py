@@ -28,6 +28,6 @@ def disk_full(exc: OSError, where: object = None) -> OutputError | None:
 
     if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
         return None
-    where = where or exc.filename
-    return OutputError(f"{f'{where}: ' if where else ''}no space left to write ({exc.strerror}); nothing was left half-written: free "
-                       "some space (or raise the quota) and run the step again, or write to another location")
+    prefix = f"{where or exc.filename}: " if (where or exc.filename) else ""
+    return OutputError(f"{prefix}no space left to write ({exc.strerror}); nothing was left half-written: "
+                       "free some space (or raise the quota) and run the step again, or write elsewhere")
