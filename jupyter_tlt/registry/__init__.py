@@ -17,12 +17,12 @@ import os
 from pathlib import Path
 
 from .catalogue import CATALOGUE
-from .core import PushResult, Registry
+from .core import NotInRegistry, PushResult, Registry
 from .references import PREFIX, is_reference, resolve_reference
 from .results import ModelList, VersionList
 from .storage import ENV, RegistryUnreachable, default_url
 
-__all__ = ["Registry", "PushResult", "ModelList", "VersionList", "CATALOGUE", "ENV", "PREFIX",
+__all__ = ["Registry", "PushResult", "NotInRegistry", "ModelList", "VersionList", "CATALOGUE", "ENV", "PREFIX",
            "RegistryUnreachable", "default_url", "is_reference", "resolve_reference", "models", "versions",
            "pull"]
 

@@ -45,6 +45,10 @@ class PushResult:
         return f"Pushed {self.name} version {self.version} ({human_size(size)}) to {self.registry}"
 
 
+class NotInRegistry(DataError):
+    """A model or version the registry does not have (the message lists what it has)."""
+
+
 class _ByteCounter:
     """Forwards byte counts to a progress bar and to an optional `on_progress(done, total)` callback."""
 
@@ -98,13 +102,14 @@ class Registry:
             known = sorted(set(CATALOGUE) | set(pushed))
             close = difflib.get_close_matches(name, known, n=3)
             hint = f"did you mean {', '.join(close)}? " if close else ""
-            raise DataError(f"registry {self.url} has no model {name!r}; {hint}list them with tlt pull --list_models")
+            raise NotInRegistry(f"registry {self.url} has no model {name!r}; {hint}list them with "
+                                "tlt pull --list_models")
         details = pushed.get(name, {}).get("versions", {})
         return VersionList(name, newest_first(details), details)
 
     def manifest(self, name: str, version: str | None = None) -> dict:
         """The manifest of `version` (default: the latest) of `name`."""
-        return self._read_manifest(name, self._existing_version(name, version))
+        return self._read_manifest(name, self.resolve_version(name, version))
 
     def _read_manifest(self, name: str, version: str) -> dict:
         where = self.storage.where(manifest_path(name, version))
@@ -114,7 +119,8 @@ class Registry:
                             "is damaged: push this version again with --overwrite")
         return check_manifest(raw, where)
 
-    def _existing_version(self, name: str, version: str | None) -> str:
+    def resolve_version(self, name: str, version: str | None = None) -> str:
+        """`version` if `name` has it, else the latest; NotInRegistry or DataError (no weights yet)."""
         versions = self.versions(name)
         if not versions:
             raise DataError(f"{name} has no version with weights in registry {self.url} yet: "
@@ -122,7 +128,7 @@ class Registry:
         if version is None:
             return versions[0]
         if str(version) not in versions:
-            raise DataError(f"{name} has no version {version!r} in registry {self.url}; its versions: "
+            raise NotInRegistry(f"{name} has no version {version!r} in registry {self.url}; its versions: "
                             f"{', '.join(versions)}")
         return str(version)
 
@@ -134,7 +140,7 @@ class Registry:
         """
         from ..progress import bar
 
-        version = self._existing_version(name, version)
+        version = self.resolve_version(name, version)
         manifest = self._read_manifest(name, version)
         folder = Path(dest).expanduser() / check_name(name, "model name") / check_name(version, "version")
         total = sum(f["size"] for f in manifest["files"])

@@ -22,9 +22,9 @@ from jupyter_server.utils import url_path_join
 from tornado.ioloop import IOLoop
 
 from .. import __version__
-from ..errors import DataError, TltError
+from ..errors import TltError
 from ..experiment_index import ExperimentIndex, ExperimentNotFound, resolve_inside
-from ..registry import CATALOGUE, Registry
+from ..registry import NotInRegistry, Registry
 from ..registry.manifest import check_name, newest_first
 from .jobs import JobManager, UnknownJob
 
@@ -82,10 +82,6 @@ class Context:
             return self._listing[1]
 
 
-class UnknownModel(TltError):
-    """A model name that is neither in the registry's index nor in the catalogue."""
-
-
 class ApiError(tornado.web.HTTPError):
     """An error answer {"message": ...} with its status code."""
 
@@ -103,7 +99,7 @@ class _Handler(APIHandler):
         """`fn(*args)` in the thread pool; core errors become 400 (404 for unknown things)."""
         try:
             return await IOLoop.current().run_in_executor(None, fn, *args)
-        except (ExperimentNotFound, UnknownJob, UnknownModel) as exc:
+        except (ExperimentNotFound, UnknownJob, NotInRegistry) as exc:
             raise ApiError(404, str(exc)) from None
         except TltError as exc:
             raise ApiError(400, str(exc)) from None
@@ -154,12 +150,7 @@ def _models(registry: Registry) -> dict:
 
 def _versions(registry: Registry, name: str) -> dict:
     check_name(name, "model name")
-    try:
-        found = registry.versions(name)
-    except DataError as exc:
-        if name not in CATALOGUE and name not in registry.index()["models"]:
-            raise UnknownModel(str(exc)) from None
-        raise
+    found = registry.versions(name)
     return {"name": name, "versions": [{"version": v, **{k: found.details.get(v, {}).get(k) for k in _VERSION_FIELDS}}
                                        for v in found]}
 
@@ -195,24 +186,13 @@ class PullHandler(_Handler):
         def start():
             registry = ctx.registry()
             folder = resolve_inside(ctx.root, dest)
-            chosen = _pullable_version(registry, name, None if version is None else str(version))
+            chosen = registry.resolve_version(check_name(name, "model name"),
+                                              None if version is None else str(version))
             total = sum(f["size"] for f in registry.manifest(name, chosen)["files"])
             return ctx.jobs.start_pull(registry, name, chosen, folder, total)
 
         job = await self.blocking(start)
         self.reply({"job": job.id}, status=202)
-
-
-def _pullable_version(registry: Registry, name: str, version: str | None) -> str:
-    """The version a pull will fetch; UnknownModel (404) for an unknown model or version."""
-    found = _versions(registry, name)["versions"]
-    names = [v["version"] for v in found]
-    if version is not None and version not in names:
-        raise UnknownModel(f"{name} has no version {version!r} in registry {registry.url}; its versions: "
-                                 f"{', '.join(names) or 'none yet'}")
-    if not names:
-        registry.manifest(name)  # the core's message: how to get weights for a catalogue model
-    return version or names[0]
 
 
 class JobHandler(_Handler):
