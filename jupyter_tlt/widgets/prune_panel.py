@@ -20,7 +20,7 @@ import ipywidgets as w
 
 from ..notebook.display import figure_png, show_prune, sweep_figure
 from ..notebook.live_chart import LiveChart
-from .train_panel import TrainJob, describe_outcome, with_pretrained
+from .train_panel import TrainJob, describe_outcome, error_html, with_pretrained
 
 
 def results_root(model_path: str | Path) -> Path:
@@ -126,7 +126,7 @@ class PrunePanel(w.VBox):
         try:
             text = self.retrain_spec()
         except TltError as exc:
-            self.status.value = f"<b style='color:#b00'>error:</b> {html.escape(str(exc))}"
+            self.status.value = error_html(exc)
             return None
         self.status.value = f"retraining in <code>{html.escape(str(self.retrain_dir))}</code> ..."
         self.retrain_button.disabled, self.stop_button.disabled = True, False

@@ -223,6 +223,11 @@ class TrainJob:
                 self.on_done(self)
 
 
+def error_html(error: Exception) -> str:
+    """A user error (TltError) as one red line for a panel's status."""
+    return f"<b style='color:#b00'>error:</b> {html.escape(str(error))}"
+
+
 def describe_outcome(job: TrainJob) -> str:
     """HTML: how a job ended."""
     from ..errors import TltError
@@ -236,7 +241,7 @@ def describe_outcome(job: TrainJob) -> str:
         where = f"the checkpoint of epoch {latest[0]} is <code>{html.escape(str(latest[1]))}</code>; " if latest else ""
         return f"<b>Stopped</b>: {where}press Run to resume from it."
     if isinstance(job.error, TltError):
-        return f"<b style='color:#b00'>error:</b> {html.escape(str(job.error))}"
+        return error_html(job.error)
     text = "".join(traceback.format_exception(job.error))
     return f"<b style='color:#b00'>training failed</b><pre>{html.escape(text)}</pre>"
 
@@ -321,7 +326,7 @@ class TrainPanel(w.VBox):
         try:
             text = self.spec_text()
         except TltError as exc:
-            self.status.value = f"<b style='color:#b00'>error:</b> {html.escape(str(exc))}"
+            self.status.value = error_html(exc)
             return None
         self.spec_view.value = text
         self.progress.max = self.epochs.value
