@@ -64,12 +64,14 @@ class QParams:
     unsigned: bool
 
 
-def quantize_qdq(onnx_model: onnx.ModelProto, ranges: dict[str, float], *, per_channel: bool = True
-                 ) -> onnx.ModelProto:
+def quantize_qdq(onnx_model: onnx.ModelProto, ranges: dict[str, float], *, per_channel: bool = True,
+                 for_tensorrt: bool = False) -> onnx.ModelProto:
     """INT8 QDQ copy of ``onnx_model`` with activation ranges ``ranges`` (tensor -> amax, from collect_ranges).
 
     Weights of Conv (axis 0) and Gemm (output axis) are int8, per channel unless ``per_channel`` is false.
-    A tensor without a range stays float.
+    A tensor without a range stays float. ``for_tensorrt`` lays the pairs out for TensorRT's explicit
+    quantization instead of ONNX Runtime's fusions: TensorRT takes only signed symmetric int8 Q/DQ (no
+    uint8 activations) and quantizes biases itself (they stay float).
     """
     opset = next((o.version for o in onnx_model.opset_import if o.domain in ("", "ai.onnx")), 0)
     if opset < MIN_OPSET:
@@ -83,7 +85,7 @@ def quantize_qdq(onnx_model: onnx.ModelProto, ranges: dict[str, float], *, per_c
             raise DataError(f"tensor {name!r} has amax {ranges[name]}; calibration ranges must be positive "
                             "and finite")
     weights = {init.name: init for init in graph.initializer}
-    plan = _activation_plan(graph, ranges, weights)
+    plan = _activation_plan(graph, ranges, weights, signed_only=for_tensorrt)
 
     nodes: list[onnx.NodeProto] = []
     initializers: list[onnx.TensorProto] = []
@@ -98,7 +100,8 @@ def quantize_qdq(onnx_model: onnx.ModelProto, ranges: dict[str, float], *, per_c
             if name in plan and (ports is ALL_INPUTS or i in ports):
                 node.input[i] = f"{name}/dequantized"
         if node.op_type in ("Conv", "Gemm") and len(node.input) > 1 and node.input[1] in weights:
-            nodes += _quantize_weights(node, weights, x_params, per_channel, initializers)
+            nodes += _quantize_weights(node, weights, x_params, per_channel, initializers,
+                                       quantize_bias=not for_tensorrt)
         nodes.append(node)
         for name in node.output:
             if name in plan:
@@ -127,9 +130,10 @@ def ort_op_counts(onnx_model: onnx.ModelProto) -> Counter:
     return Counter(node.op_type for node in optimized.graph.node)
 
 
-def _activation_plan(graph: onnx.GraphProto, ranges: dict[str, float], weights: dict[str, onnx.TensorProto]
-                     ) -> dict[str, QParams]:
-    """QParams of every activation that gets a Q/DQ pair: it has a range and an op reads it as int8."""
+def _activation_plan(graph: onnx.GraphProto, ranges: dict[str, float], weights: dict[str, onnx.TensorProto],
+                     signed_only: bool = False) -> dict[str, QParams]:
+    """QParams of every activation that gets a Q/DQ pair: it has a range and an op reads it as int8
+    (unsigned for non-negative tensors unless ``signed_only``)."""
     producers = {name: node for node in graph.node for name in node.output}
     readers: dict[str, list[tuple[onnx.NodeProto, int]]] = defaultdict(list)
     for node in graph.node:
@@ -143,7 +147,7 @@ def _activation_plan(graph: onnx.GraphProto, ranges: dict[str, float], weights: 
                 return True
         return False
 
-    non_negative = _non_negative(graph)
+    non_negative = set() if signed_only else _non_negative(graph)
     plan: dict[str, QParams] = {}
     names = [value.name for value in graph.input] + [name for node in graph.node for name in node.output]
     for name in names:
@@ -183,9 +187,10 @@ def _q_dq(name: str, params: QParams, initializers: list[onnx.TensorProto]) -> l
 
 
 def _quantize_weights(node: onnx.NodeProto, weights: dict[str, onnx.TensorProto], x_params: QParams | None,
-                      per_channel: bool, initializers: list[onnx.TensorProto]) -> list[onnx.NodeProto]:
-    """Replace the weight (and, with a quantized input, the bias) of Conv/Gemm ``node`` by DequantizeLinear
-    of int8 (int32) initializers; returns those DequantizeLinear nodes."""
+                      per_channel: bool, initializers: list[onnx.TensorProto], quantize_bias: bool = True
+                      ) -> list[onnx.NodeProto]:
+    """Replace the weight (and, with a quantized input and ``quantize_bias``, the bias) of Conv/Gemm ``node``
+    by DequantizeLinear of int8 (int32) initializers; returns those DequantizeLinear nodes."""
     name = node.input[1]
     w = numpy_helper.to_array(weights[name]).astype(np.float64)
     axis = 0
@@ -198,7 +203,7 @@ def _quantize_weights(node: onnx.NodeProto, weights: dict[str, onnx.TensorProto]
 
     bias = None
     has_bias = len(node.input) > 2 and node.input[2] in weights
-    if has_bias and x_params is not None:
+    if has_bias and x_params is not None and quantize_bias:
         bias = numpy_helper.to_array(weights[node.input[2]]).astype(np.float64)
         # a tiny scale would overflow the int32 bias: coarsen the weight scale of such channels instead
         w_scale = np.maximum(w_scale, np.abs(bias) / (x_params.scale * INT32_MAX))
