@@ -15,7 +15,8 @@ from train_fixtures import CLASSES, detection_spec
 from jupyter_tlt.detectnet.postprocess import PostprocessConfig, postprocess
 from jupyter_tlt.errors import DataError, SpecError, TltError
 from jupyter_tlt.export import keras_to_onnx, onnx_io_names
-from jupyter_tlt.export.deepstream import min_boxes, read_nvinfer_config, write_labels, write_nvinfer_config
+from jupyter_tlt.export.deepstream import (DEEPSTREAM_TENSORRT, DEFAULT_DEEPSTREAM, min_boxes, read_nvinfer_config,
+                                          write_labels, write_nvinfer_config)
 from jupyter_tlt.export.tensorrt_engine import build_engine, gpu_status
 from jupyter_tlt.models import build_classifier, build_detectnet, save_model
 from jupyter_tlt.runners import KerasRunner, OnnxRunner, TensorRTRunner, make_runner
@@ -174,6 +175,27 @@ def test_config_paths_and_errors(tmp_path, spec, monkeypatch):
     with pytest.raises(DataError, match="';'"):
         write_labels(tmp_path / "l.txt", ["a;b"])
     assert [min_boxes(m) for m in (0.0, 0.05, 1.0, 1.5, 2.0000001, 3.2)] == [1, 1, 1, 2, 2, 4]
+
+
+def test_int8_config_follows_the_tensorrt_of_the_deepstream_release(tmp_path, monkeypatch):
+    common = dict(task="detection", class_names=NAMES, input_shape=(3, 64, 96), data_type="int8")
+    cached = write_nvinfer_config(tmp_path / "cache.txt", onnx_file=tmp_path / "m.onnx", int8_calib_file=tmp_path / "cal.bin",
+                                  deepstream_version="7.1", **common)
+    prop = read_nvinfer_config(cached)["property"]
+    assert (prop["network-mode"], prop["int8-calib-file"], prop["onnx-file"]) == ("1", "cal.bin", "m.onnx")
+    assert "# For DeepStream 7.1 (TensorRT 10.3.0.26); INT8 scales from int8-calib-file" in cached.read_text()
+    # a Q/DQ graph carries its scales: INT8 mode without a cache, on any release
+    qdq = write_nvinfer_config(tmp_path / "qdq.txt", onnx_file="m_int8_trt_qdq.onnx", onnx_has_qdq=True, **common)
+    prop = read_nvinfer_config(qdq)["property"]
+    assert prop["network-mode"] == "1" and "int8-calib-file" not in prop
+    assert f"For DeepStream {DEFAULT_DEEPSTREAM} (TensorRT {DEEPSTREAM_TENSORRT[DEFAULT_DEEPSTREAM]})" in qdq.read_text()
+    with pytest.raises(TltError, match="'5.1' is not one of the releases"):
+        write_nvinfer_config(tmp_path / "c.txt", onnx_file="m.onnx", deepstream_version="5.1", **common)
+    # a release on TensorRT 11 (none is out yet) cannot calibrate: the cache is refused with the way out
+    monkeypatch.setitem(DEEPSTREAM_TENSORRT, "99.0", "11.4.0")
+    with pytest.raises(TltError, match="TensorRT 11.4.0, which has no INT8 calibration.*_int8_trt_qdq.onnx"):
+        write_nvinfer_config(tmp_path / "c.txt", onnx_file="m.onnx", int8_calib_file="cal.bin",
+                             deepstream_version="99.0", **common)
 
 
 # --- runners ---------------------------------------------------------------------------------------

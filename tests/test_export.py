@@ -73,6 +73,11 @@ def test_int8_from_images_and_from_a_tensorfile(trained, tmp_path, capsys):
     assert result.files["int8 qdq onnx"].stat().st_size < 0.4 * result.files["onnx"].stat().st_size
     config = read_nvinfer_config(tmp_path / "nvinfer_config.txt")["property"]
     assert config["network-mode"] == "1" and config["int8-calib-file"] == "cal.bin"
+    # the Q/DQ graph for TensorRT (what TensorRT 11 builds int8 from): signed int8 zero points only
+    trt_qdq = onnx.load(str(result.files["tensorrt int8 qdq onnx"]))
+    assert result.files["tensorrt int8 qdq onnx"].name == "m_int8_trt_qdq.onnx"
+    zero_points = {n.input[2] for n in trt_qdq.graph.node if n.op_type in ("QuantizeLinear", "DequantizeLinear")}
+    assert {i.data_type for i in trt_qdq.graph.initializer if i.name in zero_points} == {onnx.TensorProto.INT8}
     ev = evaluate("detection", result.files["int8 qdq onnx"], results_dir=tmp_path, progress=False)
     assert 0.0 <= ev.metrics.mAP["moderate"] <= 1.0
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..errors import DataError, OutputError
+from ..export.deepstream import DEEPSTREAM_TENSORRT, DEFAULT_DEEPSTREAM
 from . import Step
 from .model import KEY_HELP, TASKS
 
@@ -37,6 +38,9 @@ def _export_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max_workspace_size", type=int, default=1024, help="TensorRT workspace in MB")
     p.add_argument("--gen_ds_config", action="store_true", help="write labels.txt and a DeepStream nvinfer config")
     p.add_argument("--engine_file", help="also build a TensorRT engine (needs a GPU and TensorRT)")
+    p.add_argument("--deepstream_version", choices=list(DEEPSTREAM_TENSORRT), default=DEFAULT_DEEPSTREAM,
+                   help="DeepStream release the config is for; its TensorRT decides the INT8 form "
+                   f"(default {DEFAULT_DEEPSTREAM})")
     p.add_argument("-v", "--verbose", action="store_true")
 
 
@@ -56,7 +60,8 @@ def _export(args):
                   target_opset=args.target_opset, gen_ds_config=args.gen_ds_config, engine_file=args.engine_file,
                   calibration_method=args.calibration_method, allow_fewer=args.allow_fewer,
                   workspace_mb=args.max_workspace_size,
-                  expected_outputs=[name.strip() for name in (args.outputs or "").split(",") if name.strip()])
+                  expected_outputs=[name.strip() for name in (args.outputs or "").split(",") if name.strip()],
+                  deepstream_version=args.deepstream_version)
 
 
 def _tensorfile_args(p: argparse.ArgumentParser) -> None:
@@ -80,7 +85,9 @@ def _convert_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("input_file", help="exported .onnx model")
     p.add_argument("-e", "--engine_file", required=True, help="TensorRT engine to write")
     p.add_argument("-t", "--data_type", choices=DATA_TYPES, default="fp32")
-    p.add_argument("-c", "--cal_cache_file", help="INT8 calibration cache (from tlt export --data_type int8)")
+    p.add_argument("-c", "--cal_cache_file", help="INT8 calibration cache (from tlt export --data_type int8): "
+                   "TensorRT 10 calibrates from it; TensorRT 11 writes its scales into Q/DQ nodes "
+                   "(default there: cal.bin beside the model)")
     p.add_argument("-m", "--max_batch_size", type=int, default=16)
     p.add_argument("--min_batch_size", type=int, default=1)
     p.add_argument("--opt_batch_size", type=int, default=None, help="default: the max batch size")
@@ -94,11 +101,13 @@ def _convert_args(p: argparse.ArgumentParser) -> None:
 def _convert(args):
     from ..export.step import build_engine_with_info
 
+    notes: list[str] = []  # which graph the installed TensorRT built from (10 and 11 differ)
     path = build_engine_with_info(args.input_file, args.engine_file, data_type=args.data_type,
                                   calibration_cache=args.cal_cache_file, min_batch=args.min_batch_size,
                                   opt_batch=args.opt_batch_size, max_batch=args.max_batch_size,
-                                  workspace_mb=args.max_workspace_size, verbose=args.verbose)
-    return f"Wrote TensorRT engine {path} ({args.data_type}, batch {args.min_batch_size}-{args.max_batch_size})"
+                                  workspace_mb=args.max_workspace_size, verbose=args.verbose, notes=notes)
+    return "\n".join([f"Wrote TensorRT engine {path} ({args.data_type}, batch {args.min_batch_size}-"
+                      f"{args.max_batch_size})", *notes])
 
 
 STEPS = [

@@ -14,6 +14,11 @@ offsets. Relative file paths are relative to the config file's folder, as DeepSt
 absolute paths are written relative to that folder so the export folder can be moved as a whole.
 DetectNet_v2 outputs are decoded by nvinfer's built-in DetectNet parser (boxes scaled by 35, grid
 offset 0.5) and clustered with the spec's per-class ``clustering_config``.
+
+INT8 follows the TensorRT inside the target DeepStream release (``deepstream_version``): up to
+TensorRT 10 nvinfer calibrates the FP32 graph from ``int8-calib-file`` (the cache written at export);
+an explicitly quantized graph (Q/DQ nodes, ``onnx_has_qdq``) needs no cache and is the only INT8 form
+TensorRT 11 builds. Every DeepStream release so far ships TensorRT 10 or older (DEEPSTREAM_TENSORRT).
 """
 
 from __future__ import annotations
@@ -33,6 +38,10 @@ DETECTION_OUTPUTS = ("output_cov/Sigmoid", "output_bbox/BiasAdd")
 CLASSIFICATION_OUTPUTS = ("predictions/Softmax",)
 NET_SCALE_FACTOR = "0.00392156862745098"  # 1/255: uint8 pixels -> the model's [0, 1] range
 CLUSTER_MODES = {"dbscan": 1, "nms": 2}
+# DeepStream release -> the TensorRT it is built on (DeepStream release notes, dGPU x86 setup tables).
+DEEPSTREAM_TENSORRT = {"6.4": "8.6.1.6", "7.0": "8.6.1.6", "7.1": "10.3.0.26", "8.0": "10.9.0.34",
+                       "9.0": "10.14.1.48"}
+DEFAULT_DEEPSTREAM = "9.0"
 # nvinfer's DetectNet parser hard-codes the box encoding of TAO's default bbox objective.
 DEEPSTREAM_BBOX_SCALE, DEEPSTREAM_BBOX_OFFSET = 35.0, 0.5
 
@@ -60,11 +69,13 @@ def write_nvinfer_config(path: str | os.PathLike, *, task: str, onnx_file: str |
                          int8_calib_file: str | os.PathLike | None = None,
                          engine_file: str | os.PathLike | None = None, max_batch_size: int = 1,
                          postprocess=None, labels_file: str | os.PathLike | None = None,
-                         classifier_threshold: float = 0.5) -> Path:
+                         classifier_threshold: float = 0.5, onnx_has_qdq: bool = False,
+                         deepstream_version: str = DEFAULT_DEEPSTREAM) -> Path:
     """Write the Gst-nvinfer config of a detector or classifier atomically and return its path.
 
     ``input_shape`` is (C, H, W); ``postprocess`` a ``PostprocessConfig`` (detection only; the spec
-    defaults when None). ``int8_calib_file`` is required, and only written, when ``data_type`` is int8.
+    defaults when None). For int8, ``onnx_file`` is either the FP32 graph with ``int8_calib_file``
+    (DeepStream on TensorRT 10 or older) or a Q/DQ graph (``onnx_has_qdq``), which needs no cache.
     File arguments are paths from the current directory (``labels_file`` defaults to labels.txt beside
     the config); the config names them relative to its own folder, as DeepStream resolves them.
     """
@@ -74,9 +85,15 @@ def write_nvinfer_config(path: str | os.PathLike, *, task: str, onnx_file: str |
     if data_type not in NETWORK_MODES:
         raise TltError(f"data type {data_type!r} is not one of {', '.join(NETWORK_MODES)}; "
                        "choose one with --data_type.")
-    if data_type == "int8" and not int8_calib_file:
-        raise TltError("an int8 DeepStream config needs the INT8 calibration cache; pass --cal_cache_file "
-                       "or export with --data_type fp16/fp32.")
+    tensorrt = deepstream_tensorrt(deepstream_version)
+    if data_type == "int8" and not onnx_has_qdq:
+        if int(tensorrt.split(".")[0]) >= 11:
+            raise TltError(f"DeepStream {deepstream_version} runs TensorRT {tensorrt}, which has no INT8 "
+                           "calibration: give it the Q/DQ model (tlt export --data_type int8 writes "
+                           "<model>_int8_trt_qdq.onnx).")
+        if not int8_calib_file:
+            raise TltError("an int8 DeepStream config needs the INT8 calibration cache; pass --cal_cache_file "
+                           "or export with --data_type fp16/fp32.")
     if len(input_shape) != 3 or any(int(d) < 1 for d in input_shape):
         raise TltError(f"input_shape must be (C, H, W) with positive sizes, got {tuple(input_shape)}.")
     if int(max_batch_size) < 1:
@@ -96,7 +113,7 @@ def write_nvinfer_config(path: str | os.PathLike, *, task: str, onnx_file: str |
         "onnx-file": _relative(onnx_file, folder),
         "labelfile-path": _relative(labels_file or folder / "labels.txt", folder),
     }
-    if data_type == "int8":
+    if data_type == "int8" and not onnx_has_qdq:
         prop["int8-calib-file"] = _relative(int8_calib_file, folder)
     if engine_file:
         prop["model-engine-file"] = _relative(engine_file, folder)
@@ -109,6 +126,7 @@ def write_nvinfer_config(path: str | os.PathLike, *, task: str, onnx_file: str |
     })
 
     lines = [f"# DeepStream Gst-nvinfer config written by jupyter-tlt for a {task} model.",
+             f"# For DeepStream {deepstream_version} (TensorRT {tensorrt}); INT8 {_int8_note(data_type, onnx_has_qdq)}.",
              f"# Classes (labels file order): {', '.join(names)}", ""]
     if task == "classification":
         prop.update({"network-type": 1, "output-blob-names": ";".join(CLASSIFICATION_OUTPUTS),
@@ -126,6 +144,22 @@ def write_nvinfer_config(path: str | os.PathLike, *, task: str, onnx_file: str |
         lines += _bbox_notes(config) + _section("property", prop)
         lines += _class_sections(config, names)
     return atomic.write_text(path, "\n".join(lines).rstrip("\n") + "\n")
+
+
+def deepstream_tensorrt(deepstream_version: str) -> str:
+    """The TensorRT version DeepStream ``deepstream_version`` ships; TltError for a release not in the table."""
+    version = str(deepstream_version).strip()
+    if version not in DEEPSTREAM_TENSORRT:
+        raise TltError(f"DeepStream {version!r} is not one of the releases jupyter-tlt knows "
+                       f"({', '.join(DEEPSTREAM_TENSORRT)}); pass one of them with --deepstream_version.")
+    return DEEPSTREAM_TENSORRT[version]
+
+
+def _int8_note(data_type: str, onnx_has_qdq: bool) -> str:
+    if data_type != "int8":
+        return "not used"
+    return ("from the Q/DQ nodes of onnx-file (explicit quantization, no cache)" if onnx_has_qdq
+            else "scales from int8-calib-file (TensorRT calibration cache)")
 
 
 def read_nvinfer_config(path: str | os.PathLike) -> dict[str, dict[str, str]]:

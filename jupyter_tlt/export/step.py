@@ -80,18 +80,24 @@ def export(model_path, output=None, *, data_type: str = "fp32", key: str | None 
            cal_data_file=None, cal_cache_file=None, batches: int = 10, batch_size: int = 16,
            max_batch_size: int = 16, static_batch_size: int = -1, target_opset: int = 17,
            gen_ds_config: bool = False, engine_file=None, calibration_method: str = "entropy",
-           allow_fewer: bool = False, workspace_mb: int = 1024, expected_outputs=None) -> ExportResult:
+           allow_fewer: bool = False, workspace_mb: int = 1024, expected_outputs=None,
+           deepstream_version: str | None = None) -> ExportResult:
     """Export ``model_path`` (.keras/.hdf5) to ONNX; see the module docstring for what each option writes.
 
     ``expected_outputs`` (the seed's ``--outputs``) must equal the model's output names, else nothing
-    is written."""
+    is written. ``deepstream_version`` picks the INT8 form of the DeepStream config (default: the
+    newest release in ``deepstream.DEEPSTREAM_TENSORRT``)."""
     import onnx
 
     from ..model_info import read_info
     from ..models import load_model
     from .onnx_graph import MIN_OPSET, compare_with_keras, keras_to_onnx, onnx_io_names
 
+    from .deepstream import DEFAULT_DEEPSTREAM, deepstream_tensorrt
+
     start = time.perf_counter()
+    deepstream_version = deepstream_version or DEFAULT_DEEPSTREAM
+    deepstream_tensorrt(deepstream_version)  # an unknown release fails before any work
     output = _output_path(model_path, output)
     if data_type not in DATA_TYPES:
         raise DataError(f"--data_type {data_type!r}: use one of {', '.join(DATA_TYPES)}")
@@ -137,13 +143,18 @@ def export(model_path, output=None, *, data_type: str = "fp32", key: str | None 
         result.files["calibration cache"] = cache
         qdq = quantize_qdq(proto, ranges)
         result.files["int8 qdq onnx"] = _save_onnx(qdq, output.with_name(output.stem + "_int8_qdq.onnx"), info)
+        # TensorRT takes only signed int8 Q/DQ: its own layout, which TensorRT 11 builds int8 engines from
+        from .tensorrt_engine import TRT_QDQ_SUFFIX
+
+        result.files["tensorrt int8 qdq onnx"] = _save_onnx(quantize_qdq(proto, ranges, for_tensorrt=True),
+                                                            output.with_name(output.stem + TRT_QDQ_SUFFIX), info)
         check = data[0][:4] if data else sample  # calibration images: what the ranges were fitted to
         result.check.update({f"{name} (int8)": diff for name, diff in compare_with_keras(
             model, qdq, np.transpose(check, (0, 2, 3, 1))).items()})
 
     if gen_ds_config:
         result.files.update(_deepstream(output, info, (channels, height, width), data_type, result.files,
-                                        max_batch_size, engine_file))
+                                        max_batch_size, engine_file, deepstream_version))
     if engine_file:
         try:
             result.files["tensorrt engine"] = build_engine_with_info(
@@ -237,10 +248,10 @@ def _int8_ranges(proto, task, input_shape, cache: Path, image_dir, data_file, ba
 
 
 def _deepstream(output: Path, info: dict, chw: tuple[int, int, int], data_type: str, files: dict, max_batch: int,
-                engine_file) -> dict:
+                engine_file, deepstream_version: str) -> dict:
     from ..detectnet.postprocess import PostprocessConfig
     from ..spec import load_experiment_spec
-    from .deepstream import write_labels, write_nvinfer_config
+    from .deepstream import deepstream_tensorrt, write_labels, write_nvinfer_config
 
     task, names = info["task"], info.get("class_names")
     if not names:
@@ -250,10 +261,13 @@ def _deepstream(output: Path, info: dict, chw: tuple[int, int, int], data_type: 
     if task == "detection" and info.get("spec"):
         postprocess = PostprocessConfig.from_spec(load_experiment_spec(info["spec"], name="stored spec"), names)
     labels = write_labels(output.with_name("labels.txt"), names, task)
+    # TensorRT 11 inside DeepStream: no calibration, the Q/DQ graph carries the int8 scales
+    qdq = data_type == "int8" and int(deepstream_tensorrt(deepstream_version).split(".")[0]) >= 11
     config = write_nvinfer_config(
-        output.with_name("nvinfer_config.txt"), task=task, onnx_file=files["onnx"], class_names=names,
-        input_shape=chw, data_type=data_type,
-        int8_calib_file=files.get("calibration cache"), engine_file=engine_file, max_batch_size=max_batch,
-        postprocess=postprocess, labels_file=labels)
+        output.with_name("nvinfer_config.txt"), task=task,
+        onnx_file=files["tensorrt int8 qdq onnx"] if qdq else files["onnx"], class_names=names,
+        input_shape=chw, data_type=data_type, int8_calib_file=None if qdq else files.get("calibration cache"),
+        engine_file=engine_file, max_batch_size=max_batch, postprocess=postprocess, labels_file=labels,
+        onnx_has_qdq=qdq, deepstream_version=deepstream_version)
     return {"labels": labels, "deepstream config": config}
 

@@ -57,7 +57,7 @@ def gpu_status(*, inference: bool = False) -> str | None:
     With ``inference`` pycuda (which runs engines) is required too. The GPU is checked first: on a
     machine without one, installing TensorRT would not help.
     """
-    reason = _cuda_gpu_reason()
+    reason = cuda_gpu_reason()
     if reason:
         return reason
     try:
@@ -83,7 +83,7 @@ def tensorrt_major(trt) -> int:
     return int(str(getattr(trt, "__version__", "0")).split(".")[0] or 0)
 
 
-def _cuda_gpu_reason() -> str | None:
+def cuda_gpu_reason() -> str | None:
     """Ask the CUDA driver library itself (no CUDA toolkit or Python package needed) for a device."""
     names = ("nvcuda.dll",) if sys.platform == "win32" else ("libcuda.so.1", "libcuda.so")
     for name in names:
