@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 SUDO   := $(if $(filter 0,$(shell id -u)),,sudo)
 ROOT_OK := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: install browser demo lab test bench protos clean
+.PHONY: install browser demo lab test bench protos clean gpu-check
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,12 @@ bench: install
 	$(PY) bench/load_time.py
 	$(PY) bench/registry.py
 	$(PY) bench/sidebar.py
+
+# On a machine with an NVIDIA GPU (issue 19): installs the [gpu,tensorrt] extras if missing, trains at
+# 480x272 with --gpus 1, exports FP32/FP16/INT8, builds and evaluates TensorRT engines, times them at
+# batch 1/8/32; writes bench/results/gpu/report.json. Without a GPU it runs the CPU parts and says why.
+gpu-check: install
+	$(PY) bench/gpu.py
 
 # Regenerate jupyter_tlt/spec/protos/*_pb2.py after editing a .proto (generated code is committed).
 # protoc comes from grpcio-tools 1.74 (protobuf 6.31.1-level code) in a throwaway venv, so the
