@@ -158,7 +158,11 @@ class OnnxRunner:
 
 
 class TensorRTRunner:
-    """A serialized TensorRT 10 engine run through pycuda on GPU 0 (CUDA's primary context).
+    """A serialized TensorRT 10 or 11 engine run through pycuda on GPU 0 (CUDA's primary context).
+
+    Only the named-tensor API both versions share is used (``num_io_tensors``, ``get_tensor_name``,
+    ``get_tensor_mode``, ``set_input_shape``, ``set_tensor_address``, ``execute_async_v3``); tests/
+    test_trt_api_surface.py checks it against the real bindings of each.
 
     Device and page-locked host buffers are allocated once for the engine's largest batch; bigger
     batches are run in chunks. Call ``close()`` (or use ``with``) to free the GPU memory at once.
