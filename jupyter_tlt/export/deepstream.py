@@ -38,10 +38,11 @@ DETECTION_OUTPUTS = ("output_cov/Sigmoid", "output_bbox/BiasAdd")
 CLASSIFICATION_OUTPUTS = ("predictions/Softmax",)
 NET_SCALE_FACTOR = "0.00392156862745098"  # 1/255: uint8 pixels -> the model's [0, 1] range
 CLUSTER_MODES = {"dbscan": 1, "nms": 2}
-# DeepStream release -> the TensorRT it is built on (DeepStream release notes, dGPU x86 setup tables).
+# DeepStream release -> the TensorRT it is built on, on x86 dGPU (DeepStream migration guides and
+# release notes; Jetson builds may differ: 8.0 has 10.13.2.6 there, 9.2 has 10.16.1.7).
 DEEPSTREAM_TENSORRT = {"6.4": "8.6.1.6", "7.0": "8.6.1.6", "7.1": "10.3.0.26", "8.0": "10.9.0.34",
-                       "9.0": "10.14.1.48"}
-DEFAULT_DEEPSTREAM = "9.0"
+                       "9.0": "10.14.1.48", "9.2": "10.16.0.72"}
+DEFAULT_DEEPSTREAM = "9.2"  # the newest release in the table
 # nvinfer's DetectNet parser hard-codes the box encoding of TAO's default bbox objective.
 DEEPSTREAM_BBOX_SCALE, DEEPSTREAM_BBOX_OFFSET = 35.0, 0.5
 

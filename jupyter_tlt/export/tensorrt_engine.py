@@ -12,7 +12,7 @@ The two TensorRT versions build reduced precision differently, and every differe
 functions named ``_tensorrt10_*`` and ``_tensorrt11_*`` (tests/test_trt_api_surface.py checks each
 against the real Python API of its version; the other functions must work with both):
 
-- TensorRT 10 (DeepStream 7.1 to 9.0, JetPack 6/7): "weak typing". The FP32 graph is parsed as it is;
+- TensorRT 10 (DeepStream 7.1 to 9.2, JetPack): "weak typing". The FP32 graph is parsed as it is;
   ``BuilderFlag.FP16`` lets the builder pick fp16 kernels, and ``BuilderFlag.INT8`` with a calibrator
   that only hands over the cache written at export (``cal.bin``) gives int8 with those scales.
 - TensorRT 11 removed those flags and the calibrators: networks are strongly typed
