@@ -59,8 +59,15 @@ def test_tensorrt10_builds_the_fp32_graph_with_the_cache(exported):
         assert graph.model == model.read_bytes() and graph.cache is None
     graph = engine_graph(model, "int8", 10, exported / "cal.bin")
     assert graph.model == model.read_bytes() and graph.cache == (exported / "cal.bin").read_bytes()
-    with pytest.raises(TltError, match="int8 engine on TensorRT 10 needs the calibration cache"):
+    with pytest.raises(TltError, match="int8 engine on TensorRT 10 needs the calibration cache written at export or a Q/DQ graph"):
         engine_graph(model, "int8", 10)
+    # TensorRT 10 builds explicitly quantized graphs too: the TensorRT Q/DQ graph needs no cache
+    qdq = exported / "model_int8_qdq_for_10.onnx"
+    qdq.write_bytes(engine_graph(model, "int8", 11).model)
+    graph = engine_graph(qdq, "int8", 10)
+    assert graph.cache is None and "Q/DQ nodes" in graph.notes[0]
+    with pytest.raises(TltError, match="at export or a Q/DQ graph"):
+        engine_graph(exported / "model_int8_qdq.onnx", "int8", 10)  # ONNX Runtime's layout: not for TensorRT
 
 
 def test_tensorrt11_fp16_comes_from_an_fp16_graph(exported, tmp_path):

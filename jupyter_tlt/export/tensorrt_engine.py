@@ -230,15 +230,24 @@ def _tensorrt_qdq(model) -> bool:
 # --- TensorRT 10: weak typing, builder flags and the calibration cache ---------------------------
 
 def _tensorrt10_graph(onnx_path: Path, data_type: str, calibration_cache) -> EngineGraph:
-    """The FP32 graph as exported; int8 also needs the calibration cache written at export."""
+    """The graph as exported; int8 takes its scales from the calibration cache written at export, or,
+    without one, from the graph's own Q/DQ nodes (TensorRT 10 builds those too)."""
     graph = EngineGraph(onnx_path.read_bytes())
-    if data_type == "int8":
-        if calibration_cache is None:
-            raise TltError("an int8 engine on TensorRT 10 needs the calibration cache written at export; pass "
-                           "-c/--cal_cache_file (cal.bin from tlt export --data_type int8) or build with -t fp16.")
+    if data_type != "int8":
+        return graph
+    if calibration_cache is not None:
         graph.cache = _read_cache(calibration_cache)
         graph.notes.append(f"TensorRT 10: int8 scales from the calibration cache {calibration_cache}")
-    return graph
+        return graph
+    import onnx
+
+    model = onnx.load(str(onnx_path))
+    if _graph_precision(model) == "int8" and _tensorrt_qdq(model):
+        graph.notes.append(f"TensorRT 10: int8 scales from the Q/DQ nodes of {onnx_path} (explicit quantization)")
+        return graph
+    raise TltError("an int8 engine on TensorRT 10 needs the calibration cache written at export or a Q/DQ graph; "
+                   "pass -c/--cal_cache_file (cal.bin from tlt export --data_type int8), or the "
+                   f"<model>{TRT_QDQ_SUFFIX} it writes, or build with -t fp16.")
 
 
 def _tensorrt10_network(trt, builder):
@@ -247,13 +256,16 @@ def _tensorrt10_network(trt, builder):
 
 def _tensorrt10_precision(trt, config, data_type: str, cache: bytes | None, profile):
     """Builder flags: fp16 kernels allowed for fp16 and int8 (layers without an int8 kernel then run in
-    fp16 rather than fp32); int8 scales from the cache. Returns the calibrator, which must outlive the build."""
+    fp16 rather than fp32); int8 scales from the cache, or from the graph's Q/DQ nodes when there is none.
+    Returns the calibrator, which must outlive the build."""
     if data_type == "fp32":
         return None
     config.set_flag(trt.BuilderFlag.FP16)
     if data_type != "int8":
         return None
     config.set_flag(trt.BuilderFlag.INT8)
+    if cache is None:
+        return None
     calibrator = _tensorrt10_calibrator(trt, cache)
     config.int8_calibrator = calibrator
     if profile is not None:
