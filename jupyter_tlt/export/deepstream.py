@@ -88,10 +88,12 @@ def write_nvinfer_config(path: str | os.PathLike, *, task: str, onnx_file: str |
                        "choose one with --data_type.")
     tensorrt = deepstream_tensorrt(deepstream_version)
     if data_type == "int8" and not onnx_has_qdq:
-        if int(tensorrt.split(".")[0]) >= 11:
+        if not calibrates(deepstream_version):
+            from .tensorrt_engine import TRT_QDQ_SUFFIX
+
             raise TltError(f"DeepStream {deepstream_version} runs TensorRT {tensorrt}, which has no INT8 "
                            "calibration: give it the Q/DQ model (tlt export --data_type int8 writes "
-                           "<model>_int8_trt_qdq.onnx).")
+                           f"<model>{TRT_QDQ_SUFFIX}).")
         if not int8_calib_file:
             raise TltError("an int8 DeepStream config needs the INT8 calibration cache; pass --cal_cache_file "
                            "or export with --data_type fp16/fp32.")
@@ -154,6 +156,12 @@ def deepstream_tensorrt(deepstream_version: str) -> str:
         raise TltError(f"DeepStream {version!r} is not one of the releases jupyter-tlt knows "
                        f"({', '.join(DEEPSTREAM_TENSORRT)}); pass one of them with --deepstream_version.")
     return DEEPSTREAM_TENSORRT[version]
+
+
+def calibrates(deepstream_version: str) -> bool:
+    """Whether the TensorRT of this DeepStream release still calibrates INT8 from a cache (TensorRT 10 and
+    older); TensorRT 11 builds INT8 only from Q/DQ graphs."""
+    return int(deepstream_tensorrt(deepstream_version).split(".")[0]) < 11
 
 
 def _int8_note(data_type: str, onnx_has_qdq: bool) -> str:

@@ -251,7 +251,7 @@ def _deepstream(output: Path, info: dict, chw: tuple[int, int, int], data_type: 
                 engine_file, deepstream_version: str) -> dict:
     from ..detectnet.postprocess import PostprocessConfig
     from ..spec import load_experiment_spec
-    from .deepstream import deepstream_tensorrt, write_labels, write_nvinfer_config
+    from .deepstream import calibrates, write_labels, write_nvinfer_config
 
     task, names = info["task"], info.get("class_names")
     if not names:
@@ -262,7 +262,7 @@ def _deepstream(output: Path, info: dict, chw: tuple[int, int, int], data_type: 
         postprocess = PostprocessConfig.from_spec(load_experiment_spec(info["spec"], name="stored spec"), names)
     labels = write_labels(output.with_name("labels.txt"), names, task)
     # TensorRT 11 inside DeepStream: no calibration, the Q/DQ graph carries the int8 scales
-    qdq = data_type == "int8" and int(deepstream_tensorrt(deepstream_version).split(".")[0]) >= 11
+    qdq = data_type == "int8" and not calibrates(deepstream_version)
     config = write_nvinfer_config(
         output.with_name("nvinfer_config.txt"), task=task,
         onnx_file=files["tensorrt int8 qdq onnx"] if qdq else files["onnx"], class_names=names,
