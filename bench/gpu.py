@@ -28,6 +28,7 @@ import argparse
 import importlib.util
 import json
 import os
+import shutil
 import statistics
 import struct
 import subprocess
@@ -56,23 +57,43 @@ def tlt(*args: str, log: Path) -> float:
     return time.perf_counter() - start
 
 
-def gpu_reasons() -> dict:
-    """Why GPU training and TensorRT steps cannot run here (empty strings when they can)."""
-    from jupyter_tlt.export.tensorrt_engine import cuda_gpu_reason, gpu_status
-
-    cuda = cuda_gpu_reason() or ""
-    return {"cuda": cuda, "tensorrt": cuda or (gpu_status(inference=True) or "")}
+def tensorflow_gpus() -> int:
+    """GPUs TensorFlow sees, asked in a child process (TensorFlow here would hold GPU memory TensorRT needs)."""
+    code = "import tensorflow as tf; print(len(tf.config.list_physical_devices('GPU')))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    return int(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 and done.stdout.strip() else 0
 
 
 def install_extras(log: Path) -> dict:
-    """pip install the [gpu,tensorrt] extras of this checkout when TensorRT or pycuda is not usable."""
+    """pip install the [gpu,tensorrt] extras of this checkout when TensorFlow sees no GPU or TensorRT or
+    pycuda is missing."""
     missing = [name for name in ("tensorrt", "pycuda") if importlib.util.find_spec(name) is None]
+    if tensorflow_gpus() == 0:
+        missing.append("TensorFlow's CUDA libraries (tensorflow[and-cuda])")
     if not missing:
-        return {"status": "ran", "detail": "tensorrt and pycuda already installed"}
+        return {"status": "ran", "detail": "already installed", "tensorflow_gpus": tensorflow_gpus()}
     with open(log, "a") as out:
         subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", f"{ROOT}[gpu,tensorrt]"], check=True,
                        stdout=out, stderr=subprocess.STDOUT)
-    return {"status": "ran", "detail": f"installed [gpu,tensorrt] (was missing: {', '.join(missing)})"}
+    importlib.invalidate_caches()  # the packages pip just added must be importable in this process
+    return {"status": "ran", "detail": f"installed [gpu,tensorrt] (was missing: {', '.join(missing)})",
+            "tensorflow_gpus": tensorflow_gpus()}
+
+
+def environment() -> dict:
+    """The GPU and TensorRT the engine figures belong to (what is known here)."""
+    found = {}
+    smi = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version", "--format=csv,noheader"],
+                         capture_output=True, text=True) if shutil.which("nvidia-smi") else None
+    if smi is not None and smi.returncode == 0:
+        found["gpu"] = smi.stdout.strip().splitlines()[0]
+    try:
+        import tensorrt
+
+        found["tensorrt"] = tensorrt.__version__
+    except ImportError:
+        pass
+    return found
 
 
 def make_data(work: Path, settings: dict, log: Path) -> Path:
@@ -147,7 +168,8 @@ def run(work: Path, settings: dict, cpu_only: bool) -> dict:
     work.mkdir(parents=True, exist_ok=True)
     log = work / "commands.log"
     log.write_text("")
-    reasons = {"cuda": "--cpu_only given", "tensorrt": "--cpu_only given"} if cpu_only else gpu_reasons()
+    from jupyter_tlt.export.tensorrt_engine import cuda_gpu_reason, gpu_status
+
     report = {"settings": {k: list(v) if isinstance(v, tuple) else v for k, v in settings.items()},
               "steps": {}, "mAP": {}, "speed": {}}
     steps = report["steps"]
@@ -155,11 +177,13 @@ def run(work: Path, settings: dict, cpu_only: bool) -> dict:
     def skipped(name: str, reason: str) -> None:
         steps[name] = {"status": "skipped", "reason": reason}
 
-    if reasons["cuda"]:
-        skipped("install extras", f"no GPU to use them: {reasons['cuda']}")
+    no_gpu = "--cpu_only given" if cpu_only else cuda_gpu_reason() or ""
+    if no_gpu:
+        skipped("install extras", f"no GPU to use them: {no_gpu}")
     else:
         steps["install extras"] = install_extras(log)
-        reasons = gpu_reasons()  # TensorRT may be usable now
+    no_tensorrt = no_gpu or gpu_status(inference=True) or ""
+    report["environment"] = environment()
     seconds = time.perf_counter()
     records = make_data(work, settings, log)
     steps["data"] = {"status": "ran", "seconds": round(time.perf_counter() - seconds, 1),
@@ -170,7 +194,8 @@ def run(work: Path, settings: dict, cpu_only: bool) -> dict:
                                    height=settings["height"], batch=16))
     train_dir = work / "train"
     train_seconds = tlt("train", "detection", "-e", str(spec), "-r", str(train_dir), "--gpus", "1", "-q", log=log)
-    device = "GPU" if not reasons["cuda"] else f"CPU ({reasons['cuda']})"
+    gpus = steps.get("install extras", {}).get("tensorflow_gpus", 0)
+    device = "GPU" if gpus else f"CPU ({no_gpu or 'TensorFlow sees no GPU'})"
     steps["train"] = {"status": "ran", "device": device, "seconds": round(train_seconds, 1),
                       **train_speed(train_dir, count_records(records, exclude_fold=0))}
 
@@ -187,9 +212,9 @@ def run(work: Path, settings: dict, cpu_only: bool) -> dict:
         report["mAP"][f"onnxruntime {data_type}"] = evaluate(spec, path, "onnx", work / "eval" / f"onnx_{data_type}", log)
     steps["evaluate onnx"] = {"status": "ran"}
 
-    if reasons["tensorrt"]:
+    if no_tensorrt:
         for name in ("build engines", "evaluate engines", "time engines"):
-            skipped(name, reasons["tensorrt"])
+            skipped(name, no_tensorrt)
         return report
     shape = (settings["height"], settings["width"], 3)
     max_batch = str(max(settings["batches"]))
@@ -228,6 +253,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tiny", action="store_true", help="seconds-sized settings (CI)")
     args = ap.parse_args(argv)
     settings = dict(TINY if args.tiny else FULL)
+    if args.cpu_only:
+        os.environ["CUDA_VISIBLE_DEVICES"] = ""  # the tlt commands inherit it: training runs on the CPU too
     start = time.perf_counter()
     report = run(args.work, settings, args.cpu_only)
     report["seconds"] = round(time.perf_counter() - start, 1)
