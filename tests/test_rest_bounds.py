@@ -45,8 +45,8 @@ async def test_a_5000_character_experiment_id_is_400(jp_fetch, experiments, log_
 
 async def test_a_body_nested_100000_deep_is_400(jp_fetch, jp_root_dir, log_lines):
     bodies = {"[" * 100_000 + "]" * 100_000: "more than",  # 200 kB: refused for its size first
-              "[" * 30_000 + "]" * 30_000: "nested 30000 deep",  # within the size bound: for its depth
-              '{"name": ' + "{" * 5000 + "}" * 5000 + "}": "nested 5001 deep"}
+              "[" * 30_000 + "]" * 30_000: "nested more than 8 deep",  # within the size bound: for its depth
+              '{"name": ' + "{" * 5000 + "}" * 5000 + "}": "nested more than 8 deep"}
     for body, says in bodies.items():
         code, message = await error_of(jp_fetch, "registry/pull", method="POST", body=body)
         assert code == 400 and says in message, message

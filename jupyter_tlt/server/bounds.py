@@ -14,6 +14,7 @@ Model names and versions follow the registry's one rule (`registry.manifest.chec
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from ..errors import TltError, quote_input
@@ -26,6 +27,7 @@ MAX_JOB_ID_CHARS = 64       # ids are 32 hex digits
 MAX_LOGGED_CHARS = 200      # of a request's URI in the server log
 
 EXAMPLE = '{"name": "detectnet_v2_resnet18", "version": "1"}'
+_BRACKETS_OUTSIDE_STRINGS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[\]{}]')  # a string (skipped) or a bracket
 
 
 class BadRequest(TltError):
@@ -44,10 +46,9 @@ def check_body(raw: bytes) -> dict:
     except UnicodeDecodeError:
         raise BadRequest(f"the request body is not valid JSON (not UTF-8 text); send an object such as "
                          f"{EXAMPLE}") from None
-    depth = json_depth(text)
-    if depth > MAX_JSON_DEPTH:
-        raise BadRequest(f"the request body is not valid JSON for this API (nested {depth} deep, at most "
-                         f"{MAX_JSON_DEPTH}); send a flat object such as {EXAMPLE}")
+    if json_depth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+        raise BadRequest(f"the request body is nested more than {MAX_JSON_DEPTH} deep; send a flat JSON object "
+                         f"such as {EXAMPLE}")
     try:
         body = json.loads(text)
     except ValueError as exc:
@@ -58,27 +59,22 @@ def check_body(raw: bytes) -> dict:
     return body
 
 
-def json_depth(text: str) -> int:
+def json_depth(text: str, limit: int | None = None) -> int:
     """The deepest nesting of arrays and objects in JSON `text`, found without parsing (strings skipped).
 
-    Linear and recursion-free, so it can run on any input; malformed text gives some depth and is
-    then refused by the parser.
+    Linear, recursion-free and in C (one regular expression), so it can run on any input on the
+    server's event loop; with `limit` it stops as soon as the depth exceeds it. Malformed text gives
+    some depth and is then refused by the parser.
     """
     depth = deepest = 0
-    in_string = escaped = False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
+    for token in _BRACKETS_OUTSIDE_STRINGS.finditer(text):
+        char = token.group()
+        if char in "[{":
             depth += 1
-            deepest = max(deepest, depth)
+            if depth > deepest:
+                deepest = depth
+                if limit is not None and deepest > limit:
+                    break
         elif char in "]}":
             depth -= 1
     return deepest
