@@ -143,3 +143,11 @@ def test_push_refuses_a_model_that_pull_consumers_would_refuse(tmp_path):
     assert not (tmp_path / "reg" / NAME).exists()
     assert cli.main(["push", str(path), "--model_name", NAME, "--version", "1", "--registry",
                      str(tmp_path / "reg"), "-q"]) == 2
+
+
+def test_a_new_registry_folder_is_checked_for_an_existing_version_without_error(tmp_path):
+    """pretrain asks "does this version exist?" before training, of a registry folder it will create."""
+    registry = Registry(tmp_path / "not_yet")
+    assert not registry.has_version(NAME, "1")
+    with pytest.raises(DataError, match="no such folder"):
+        registry.models()

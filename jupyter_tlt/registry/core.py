@@ -129,6 +129,11 @@ class Registry:
                             "is damaged: push this version again with --overwrite")
         return check_manifest(raw, where, name, version)
 
+    def has_version(self, name: str, version: str) -> bool:
+        """Whether `version` of `name` exists (index or manifest); a registry folder not created yet has none."""
+        pushed = self._index(must_exist=False)["models"].get(name, {}).get("versions", {})
+        return str(version) in pushed or self.storage.read_bytes(manifest_path(name, str(version))) is not None
+
     def resolve_version(self, name: str, version: str | None = None) -> str:
         """`version` if `name` has it, else the latest; NotInRegistry or DataError (no weights yet)."""
         versions = self.versions(name)
@@ -177,8 +182,7 @@ class Registry:
         name, version = check_name(name, "model name"), check_name(str(version), "version")
         model_path = Path(model_path)
         info = describe_model(model_path, key)
-        pushed = self._index(must_exist=False)["models"].get(name, {}).get("versions", {})
-        if not overwrite and (version in pushed or self.storage.read_bytes(manifest_path(name, version)) is not None):
+        if not overwrite and self.has_version(name, version):
             raise OutputError(f"{name} version {version} already exists in registry {self.url}; pass --overwrite "
                               "to replace it, or push as a new version")
         stored = "model" + (model_path.suffix.lower() or ".keras")
