@@ -2,7 +2,8 @@
 
 Random text, bytes and nested JSON never raise anything but our error types, the answers keep
 their promises (a valid name passes unchanged, a refused one is shown short and on one line), and
-the recursion-free depth count agrees with the real depth of any JSON value.
+the recursion-free depth count agrees with the real depth of any JSON value. Over real HTTP (a
+`jupyter server` on loopback), random bodies and ids are always answered 4xx with a short message.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 import re
 import warnings
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -120,3 +122,85 @@ def test_an_index_keeps_only_valid_names(models):
     for name, entry in checked["models"].items():
         assert is_valid_name(name)
         assert all(is_valid_name(v) for v in entry.get("versions", {}))
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A real `jupyter server` with the sidebar API on loopback, over an empty registry: (API URL, headers)."""
+    import os
+    import secrets
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import requests
+
+    work = tmp_path_factory.mktemp("rest-properties")
+    (work / "registry").mkdir()
+    (work / "root").mkdir()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    token = secrets.token_hex(16)
+    env = {**os.environ, "TLT_REGISTRY": str(work / "registry"), "JUPYTER_CONFIG_DIR": str(work / "config"),
+           "JUPYTER_RUNTIME_DIR": str(work / "runtime")}
+    log = open(work / "server.log", "wb")
+    proc = subprocess.Popen([sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root",
+                             "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
+                             f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={work / 'root'}",
+                             "--ServerApp.jpserver_extensions={'jupyter_tlt': True}"],
+                            env=env, stdout=log, stderr=subprocess.STDOUT)
+    api, headers = f"http://127.0.0.1:{port}/tlt/api", {"Authorization": f"token {token}"}
+    try:
+        for _ in range(240):
+            try:
+                if requests.get(f"{api}/version", headers=headers, timeout=2).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert proc.poll() is None, (work / "server.log").read_text(errors="replace")
+            time.sleep(0.5)
+        else:
+            pytest.fail("jupyter server did not answer within 2 minutes")
+        yield api, headers
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
+
+
+HTTP = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                        HealthCheck.too_slow])
+
+
+def _short_json_error(response) -> None:
+    assert 400 <= response.status_code < 500, (response.status_code, response.text[:300])
+    if response.headers.get("Content-Type", "").startswith("application/json"):
+        assert len(response.content) < 2000 and "message" in response.json()
+
+
+@HTTP
+@given(st.binary(max_size=3000) | json_values.map(lambda v: json.dumps(v).encode()))
+def test_any_pull_body_over_http_is_answered_4xx(server, body):
+    import requests
+
+    api, headers = server
+    _short_json_error(requests.post(f"{api}/registry/pull", data=body, headers=headers, timeout=30))
+
+
+@HTTP
+@given(st.text(min_size=1, max_size=2000).filter(lambda t: t not in (".", "..")),  # HTTP clients drop dot segments
+       st.sampled_from(["experiments/{}", "registry/models/{}/versions",
+                                                             "jobs/{}"]))
+def test_any_id_over_http_is_answered_4xx(server, text, route):
+    from urllib.parse import quote
+
+    import requests
+
+    api, headers = server
+    response = requests.get(f"{api}/{route.format(quote(text, safe=''))}", headers=headers, timeout=30)
+    if response.status_code == 200:  # only a catalogue model's versions can be found in an empty registry
+        assert route.startswith("registry") and is_valid_name(text), text
+        return
+    _short_json_error(response)
