@@ -95,3 +95,16 @@ async def test_a_long_job_id_is_400(jp_fetch, log_lines):
     code, message = await error_of(jp_fetch, "jobs/" + "j" * 5000)
     assert code == 400 and "job id" in message
     _assert_not_echoed(message, log_lines, "j")
+
+
+async def test_hostile_index_entries_are_not_listed(jp_fetch, local):  # noqa: F811
+    index_path = Path(local.url) / "index.json"
+    index = json.loads(index_path.read_text())
+    index["models"]["m --version 1 --dir d\n!touch PWNED #"] = {"versions": {"1": {"size": 1}}}
+    index["models"][NAME]["versions"]["1\n!touch PWNED"] = {"size": 1}
+    index_path.write_text(json.dumps(index))
+    with pytest.warns(UserWarning, match="skipped"):
+        listing = json.loads((await jp_fetch(API, "registry/models")).body)
+        versions = json.loads((await jp_fetch(API, "registry/models", NAME, "versions")).body)
+    assert "PWNED" not in json.dumps(listing) and "PWNED" not in json.dumps(versions)
+    assert [v["version"] for v in versions["versions"]] == ["2", "1"]
