@@ -83,7 +83,8 @@ def corpus() -> list[tuple[str, str, bytes | None, dict]]:
     bodies += [{"name": MODEL, "dest": d} for d in ["d" * 5000, "../outside", "/tmp/x", "a\x00b", 7, [], "",
                                                    "x" * 300 + "/y", "..\\..\\x"]]
     probes += [pull(b) for b in bodies]
-    probes += [("GET", "version", None, {"Authorization": ""}), ("GET", "experiments", None, {"Authorization": "token x"}),
+    probes += [("GET", "version", None, {"Authorization": ""}),
+               ("GET", "experiments", None, {"Authorization": "token x"}),
                ("POST", "registry/pull", json.dumps({"name": MODEL}).encode(), {"Authorization": ""}),
                ("POST", "experiments", b"{}", {}), ("DELETE", "registry/models", None, {}),
                ("PUT", "registry/pull", b"{}", {})]
@@ -170,7 +171,8 @@ def main() -> None:
         pwned = list(root.rglob("PWNED*")) + list(work.rglob("PWNED*"))
     statuses = collections.Counter(status for status, _ in answers)
     bad = [(p[0], p[1][:60], s) for p, (s, _) in zip(probes, answers) if not 400 <= s < 500 and s != 0]
-    print(f"probe corpus: {len(probes)} malformed or hostile requests; answers by status: {dict(sorted(statuses.items()))} "
+    print(f"probe corpus: {len(probes)} malformed or hostile requests; "
+          f"answers by status: {dict(sorted(statuses.items()))} "
           f"(0 = connection closed by the server before the handler)")
     print(f"  5xx: {sum(s >= 500 for s in statuses.elements())}; other than 4xx: {bad or 'none'}")
     echoes = [p[1][:40] for p, (_, answer) in zip(probes, answers) if echoed(p, answer)]
