@@ -22,6 +22,18 @@ class OutputError(TltError):
     """An output path exists, is not writable, or cannot be created."""
 
 
+def quote_input(value: object, limit: int = 60) -> str:
+    """User input as messages and logs show it: escaped (repr) and cut to `limit` characters.
+
+    Names, ids and paths come from untrusted places (a shared registry, an HTTP request); echoing
+    them whole would let a 30 MB name flood a log, and a raw newline forge a line in it.
+    """
+    text = value if isinstance(value, str) else str(value)
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}... ({len(text)} characters)"
+
+
 def disk_full(exc: OSError, where: object = None) -> OutputError | None:
     """The user error for a write that failed because the disk, a quota or a file-size limit is full."""
     import errno

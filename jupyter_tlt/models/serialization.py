@@ -92,27 +92,49 @@ def load_model(path: str | os.PathLike, key: str | None = None):
         raise DataError(f"{path}: no such model file; check the path (train writes <results>/weights/*.keras)")
     if path.is_dir():
         raise DataError(f"{path}: is a directory, not a model file; pass a .keras or .hdf5 file")
-    if encryption.is_encrypted(path):
-        plain = encryption.read_plain(path, key)
-        suffix = H5_SUFFIXES[0] if plain.startswith(_HDF5_SIGNATURE) else KERAS_SUFFIX
-        with tempfile.TemporaryDirectory(prefix="jupyter-tlt-") as tmp:  # private (0700), removed after
-            inner = Path(tmp) / f"model{suffix}"
-            inner.write_bytes(plain)
-            return _load(inner, path)
-    return _load(path, path)
+    with _plain_copy(path, key) as plain:
+        return _load(plain, path)
+
+
+def check_loadable(path: str | os.PathLike, key: str | None = None) -> None:
+    """DataError if ``load_model`` would refuse the file for the code it holds, found without TensorFlow.
+
+    ``push`` calls it so that a registry never offers a model its consumers cannot load.
+    """
+    path = Path(path)
+    with _plain_copy(path, key) as plain:
+        _refuse_code(_config(plain, path), path)
+
+
+@contextlib.contextmanager
+def _plain_copy(path: Path, key: str | None):
+    """``path`` itself, or for an encrypted model a decrypted copy in a private folder removed after."""
+    if not encryption.is_encrypted(path):
+        yield path
+        return
+    plain = encryption.read_plain(path, key)
+    suffix = H5_SUFFIXES[0] if plain.startswith(_HDF5_SIGNATURE) else KERAS_SUFFIX
+    with tempfile.TemporaryDirectory(prefix="jupyter-tlt-") as tmp:  # private (0700)
+        inner = Path(tmp) / f"model{suffix}"
+        inner.write_bytes(plain)
+        yield inner
+
+
+def _config(path: Path, shown: Path) -> dict:
+    """The architecture stored in ``path`` as data; messages name ``shown``."""
+    suffix = path.suffix.lower()
+    if suffix == KERAS_SUFFIX:
+        return _keras_archive_config(path, shown)
+    if suffix in H5_SUFFIXES:
+        return _h5_config(path, shown)
+    extra = " (encrypted TLT/TAO .tlt/.etlt models cannot be read)" if suffix in (".tlt", ".etlt") else ""
+    raise DataError(f"{shown}: unsupported model file type {suffix or '(no suffix)'!r}{extra}; "
+                    "jupyter-tlt loads the .keras and .hdf5/.h5 models it saves")
 
 
 def _load(path: Path, shown: Path):
     """Load ``path``; messages name ``shown`` (the user's file, when ``path`` is its decrypted copy)."""
-    suffix = path.suffix.lower()
-    if suffix == KERAS_SUFFIX:
-        config = _keras_archive_config(path, shown)
-    elif suffix in H5_SUFFIXES:
-        config = _h5_config(path, shown)
-    else:
-        extra = " (encrypted TLT/TAO .tlt/.etlt models cannot be read)" if suffix in (".tlt", ".etlt") else ""
-        raise DataError(f"{shown}: unsupported model file type {suffix or '(no suffix)'!r}{extra}; "
-                        "jupyter-tlt loads the .keras and .hdf5/.h5 models it saves")
+    config = _config(path, shown)
     _refuse_code(config, shown)
     keras = keras_module()
     try:

@@ -22,13 +22,13 @@ from typing import Callable
 
 from .. import __version__
 from ..atomic import write_text
-from ..errors import DataError, OutputError
+from ..errors import DataError, OutputError, quote_input
 from .catalogue import CATALOGUE, HOW_TO_GET_WEIGHTS
 from .download import fetch_verified, folder_lock
 from .manifest import (FORMAT, INDEX, check_index, check_manifest, check_name, empty_index, manifest_path,
                        newest_first, sha256_file)
 from .results import ModelList, VersionList, human_size
-from .storage import Storage, default_url
+from .storage import ENV, Storage, default_url
 
 _DESCRIBED = ("task", "arch", "input_size", "description")
 
@@ -67,6 +67,7 @@ class Registry:
 
     def __init__(self, url: str | os.PathLike | None = None, storage_options: dict | None = None):
         self.url = str(url) if url else default_url()
+        self.chosen = bool(url) or bool(os.environ.get(ENV))  # the built-in default folder may not exist yet
         self.storage = Storage(self.url, storage_options)
 
     def __repr__(self) -> str:
@@ -75,10 +76,18 @@ class Registry:
     # reading
 
     def index(self) -> dict:
+        """The checked index; DataError if a registry that was asked for (URL, $TLT_REGISTRY) is not there."""
+        return self._index(must_exist=True)
+
+    def _index(self, must_exist: bool) -> dict:
         raw = self.storage.read_json(INDEX)
         if raw is None and self.storage.read_only:
             raise DataError(f"{self.storage.where(INDEX)}: not found, so {self.url} is not a registry; check the "
                             "URL: it must point at the folder that holds index.json")
+        if raw is None and must_exist and self.chosen and self.storage.local and not self.storage.fs.isdir(
+                self.storage.root):
+            raise DataError(f"registry {self.url}: no such folder; check --registry (or ${ENV}), or create the "
+                            "registry by pushing a model to it (tlt push MODEL --model_name NAME --version 1)")
         return empty_index() if raw is None else check_index(raw, self.storage.where(INDEX))
 
     def models(self) -> ModelList:
@@ -97,12 +106,13 @@ class Registry:
 
     def versions(self, name: str) -> VersionList:
         """The versions of `name`, newest first (empty for a catalogue model nobody has pushed yet)."""
+        check_name(name, "model name")
         pushed = self.index()["models"]
         if name not in pushed and name not in CATALOGUE:
             known = sorted(set(CATALOGUE) | set(pushed))
             close = difflib.get_close_matches(name, known, n=3)
             hint = f"did you mean {', '.join(close)}? " if close else ""
-            raise NotInRegistry(f"registry {self.url} has no model {name!r}; {hint}list them with "
+            raise NotInRegistry(f"registry {self.url} has no model {quote_input(name)}; {hint}list them with "
                                 "tlt pull --list_models")
         details = pushed.get(name, {}).get("versions", {})
         return VersionList(name, newest_first(details), details)
@@ -117,7 +127,12 @@ class Registry:
         if raw is None:
             raise DataError(f"{where}: missing although the index lists {name} version {version}; the registry "
                             "is damaged: push this version again with --overwrite")
-        return check_manifest(raw, where)
+        return check_manifest(raw, where, name, version)
+
+    def has_version(self, name: str, version: str) -> bool:
+        """Whether `version` of `name` exists (index or manifest); a registry folder not created yet has none."""
+        pushed = self._index(must_exist=False)["models"].get(name, {}).get("versions", {})
+        return str(version) in pushed or self.storage.read_bytes(manifest_path(name, str(version))) is not None
 
     def resolve_version(self, name: str, version: str | None = None) -> str:
         """`version` if `name` has it, else the latest; NotInRegistry or DataError (no weights yet)."""
@@ -127,9 +142,9 @@ class Registry:
                             + HOW_TO_GET_WEIGHTS.format(name=name))
         if version is None:
             return versions[0]
-        if str(version) not in versions:
-            raise NotInRegistry(f"{name} has no version {version!r} in registry {self.url}; its versions: "
-                            f"{', '.join(versions)}")
+        if check_name(version, "version") not in versions:
+            raise NotInRegistry(f"{name} has no version {quote_input(version)} in registry {self.url}; its "
+                                f"versions: {', '.join(versions)}")
         return str(version)
 
     def pull(self, name: str, version: str | None = None, dest: str | os.PathLike = ".", *,
@@ -167,8 +182,7 @@ class Registry:
         name, version = check_name(name, "model name"), check_name(str(version), "version")
         model_path = Path(model_path)
         info = describe_model(model_path, key)
-        if not overwrite and (version in self.index()["models"].get(name, {}).get("versions", {})
-                              or self.storage.read_bytes(manifest_path(name, version)) is not None):
+        if not overwrite and self.has_version(name, version):
             raise OutputError(f"{name} version {version} already exists in registry {self.url}; pass --overwrite "
                               "to replace it, or push as a new version")
         stored = "model" + (model_path.suffix.lower() or ".keras")
@@ -209,7 +223,7 @@ class Registry:
         """Read-modify-write the index last; under a lock file on local folders (object stores: last writer wins)."""
         lock = folder_lock(Path(self.storage.path(".index.lock"))) if self.storage.local else _no_lock()
         with lock:
-            index = self.index()
+            index = self._index(must_exist=False)
             entry = index["models"].setdefault(manifest["name"], {"versions": {}})
             for k in _DESCRIBED:
                 entry[k] = manifest.get(k) or entry.get(k)

@@ -14,6 +14,7 @@ from pathlib import Path
 from ..errors import DataError
 from ..model_info import read_info
 from ..models import encryption
+from ..models.serialization import check_loadable
 
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 _DEPTH_DEFAULT = {"resnet": 18, "vgg": 16}
@@ -29,6 +30,7 @@ def describe_model(path: str | Path, key: str | None = None) -> dict:
         return {"encrypted": True}  # its info is sealed; the catalogue entry describes it
     plain = encryption.read_plain(path, key) if encrypted else path.read_bytes()
     _check_is_model(plain, path)
+    check_loadable(path, key)  # pull consumers refuse models holding code (Lambda layers): refuse them here
     info = read_info(path, key)
     shape = info.get("input_shape")
     return {"encrypted": encrypted, "task": info.get("task"), "arch": info.get("arch") or _arch(info.get("spec", "")),

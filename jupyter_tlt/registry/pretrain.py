@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .core import PushResult, Registry
+from .manifest import check_name
 
 
 @dataclass
@@ -31,7 +32,8 @@ def pretrain(spec, results_dir: str | os.PathLike, registry: Registry, name: str
     from ..train import train
 
     parsed = load_experiment_spec(spec)
-    if not overwrite and str(version) in registry.index()["models"].get(name, {}).get("versions", {}):
+    name, version = check_name(name, "model name"), check_name(str(version), "version")  # before training
+    if not overwrite and registry.has_version(name, version):
         from ..errors import OutputError
 
         raise OutputError(f"{name} version {version} already exists in registry {registry.url}; pass --overwrite "

@@ -22,10 +22,11 @@ from jupyter_server.utils import url_path_join
 from tornado.ioloop import IOLoop
 
 from .. import __version__
-from ..errors import TltError
+from ..errors import TltError, quote_input
 from ..experiment_index import ExperimentIndex, ExperimentNotFound, resolve_inside
 from ..registry import NotInRegistry, Registry
 from ..registry.manifest import check_name, newest_first
+from .bounds import check_body, check_job_id, check_path, shown_uri
 from .jobs import JobManager, UnknownJob
 
 API_VERSION = 1
@@ -95,6 +96,19 @@ class _Handler(APIHandler):
     def tlt(self) -> Context:
         return self.settings["tlt"]
 
+    async def prepare(self) -> None:
+        # the access log shows the URI: never a 5000-character or control-character one whole
+        self.request.uri = shown_uri(self.request.uri)
+        await super().prepare()
+
+    @staticmethod
+    def checked(check: Callable[..., Any], *args: Any) -> Any:
+        """`check(*args)` for the bounds checked before any work: a core error becomes 400."""
+        try:
+            return check(*args)
+        except TltError as exc:
+            raise ApiError(400, str(exc)) from None
+
     async def blocking(self, fn: Callable[..., Any], *args: Any) -> Any:
         """`fn(*args)` in the thread pool; core errors become 400 (404 for unknown things)."""
         try:
@@ -109,18 +123,7 @@ class _Handler(APIHandler):
         self.finish(encode(data))
 
     def json_body(self) -> dict:
-        if not self.request.body:
-            raise ApiError(400, "the request body is empty; send a JSON object such as "
-                                '{"name": "detectnet_v2_resnet18", "version": "1"}')
-        try:
-            body = json.loads(self.request.body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ApiError(400, f"the request body is not valid JSON ({exc}); send an object such as "
-                                '{"name": "detectnet_v2_resnet18", "version": "1"}') from None
-        if not isinstance(body, dict):
-            raise ApiError(400, f"the request body is {type(body).__name__} JSON; send an object such as "
-                                '{"name": "detectnet_v2_resnet18"}')
-        return body
+        return self.checked(check_body, self.request.body)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]
@@ -164,6 +167,7 @@ class ModelsHandler(_Handler):
 class VersionsHandler(_Handler):
     @tornado.web.authenticated
     async def get(self, name: str) -> None:
+        self.checked(check_name, name, "model name")
         self.reply(await self.blocking(lambda: _versions(self.tlt.registry(), name)))
 
 
@@ -175,19 +179,18 @@ class PullHandler(_Handler):
         if not isinstance(name, str) or not name:
             raise ApiError(400, 'the request body has no "name": send {"name": MODEL, "version"?: VERSION, '
                                 '"dest"?: FOLDER} with a model name from registry/models')
+        self.checked(check_name, name, "model name")
         if version is not None and (isinstance(version, bool) or not isinstance(version, (str, int))):
-            raise ApiError(400, f'"version" is {version!r}; send a version string from '
+            raise ApiError(400, f'"version" is {quote_input(version)}; send a version string from '
                                 f"registry/models/{name}/versions, or leave it out for the latest")
-        if not isinstance(dest, str) or not dest:
-            raise ApiError(400, f'"dest" is {dest!r}; send a folder path relative to the experiments root, '
-                                f"or leave it out for {DEFAULT_DEST!r}")
+        version = None if version is None else self.checked(check_name, str(version), "version")
+        self.checked(check_path, dest, '"dest"')
         ctx = self.tlt
 
         def start():
             registry = ctx.registry()
             folder = resolve_inside(ctx.root, dest)
-            chosen = registry.resolve_version(check_name(name, "model name"),
-                                              None if version is None else str(version))
+            chosen = registry.resolve_version(name, version)
             total = sum(f["size"] for f in registry.manifest(name, chosen)["files"])
             return ctx.jobs.start_pull(registry, name, chosen, folder, total)
 
@@ -198,6 +201,7 @@ class PullHandler(_Handler):
 class JobHandler(_Handler):
     @tornado.web.authenticated
     async def get(self, job_id: str) -> None:
+        self.checked(check_job_id, job_id)
         job = await self.blocking(self.tlt.jobs.get, job_id)
         self.reply(job.to_dict())
 
@@ -212,6 +216,7 @@ class ExperimentsHandler(_Handler):
 class ExperimentHandler(_Handler):
     @tornado.web.authenticated
     async def get(self, path: str) -> None:
+        self.checked(check_path, path, "experiment path")
         self.reply(await self.blocking(self.tlt.index.detail, path))
 
 

@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import TltError
+from ..errors import TltError, quote_input
 from ..registry import Registry
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ class JobManager:
         with self._lock:
             job = self._jobs.get(job_id)
         if job is None:
-            raise UnknownJob(f"no job {job_id!r} on this server (jobs are forgotten when it restarts); "
+            raise UnknownJob(f"no job {quote_input(job_id)} on this server (jobs are forgotten when it restarts); "
                              "start the pull again")
         return job
 

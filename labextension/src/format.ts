@@ -1,5 +1,6 @@
 // How numbers and states read in the sidebar: pure functions, no DOM.
 
+import { quoteForIPython } from './quote';
 import type { Experiment, Metrics } from './types';
 
 const UNITS = ['B', 'kB', 'MB', 'GB', 'TB'];
@@ -55,7 +56,11 @@ export function formatBestMetric(experiment: Pick<Experiment, 'metric'>): string
   return metric ? `${metric.name} ${formatNumber(metric.value)}` : '';
 }
 
-/** The text of the notebook cell that pulls a registry model with the %tlt magic. */
+/**
+ * The text of the notebook cell that pulls a registry model with the %tlt magic; every value is
+ * quoted (`quoteForIPython`), since registry names come from a folder anyone may write to.
+ */
 export function pullCellSource(name: string, version: string, dir = 'pretrained'): string {
-  return `%tlt pull --model_name ${name} --version ${version} --dir ${dir}`;
+  const [n, v, d] = [name, version, dir].map(quoteForIPython);
+  return `%tlt pull --model_name ${n} --version ${v} --dir ${d}`;
 }

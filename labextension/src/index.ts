@@ -12,6 +12,7 @@ import { restApi } from './api';
 import { pullCellSource } from './format';
 import { SidebarModel } from './model';
 import { insertCodeCellBelow } from './notebook';
+import { UnquotableValue } from './quote';
 import { TltSidebar } from './sidebar';
 import { CLIENT_VERSION } from './version';
 
@@ -29,7 +30,19 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const model = new SidebarModel(restApi(app.serviceManager.serverSettings), CLIENT_VERSION);
     const sidebar = new TltSidebar(model, {
       insertPullCell: (name, version) => {
-        if (!insertCodeCellBelow(notebooks, pullCellSource(name, version))) {
+        let source: string;
+        try {
+          source = pullCellSource(name, version);
+        } catch (error) {
+          if (!(error instanceof UnquotableValue)) {
+            throw error;
+          }
+          Notification.error(`No pull cell inserted: ${error.message}.`, {
+            autoClose: 8000
+          });
+          return;
+        }
+        if (!insertCodeCellBelow(notebooks, source)) {
           Notification.warning('Open a notebook first: the pull cell goes below its active cell.', {
             autoClose: 5000
           });
