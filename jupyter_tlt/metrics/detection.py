@@ -447,7 +447,8 @@ def _evaluate_devkit(gts, dets, given, class_names, levels, mode, thresholds, th
     """evaluate_detection in a KITTI mode: the devkit's curves; PRCurve holds its 41 recall slots."""
     curves_by_class = devkit_curves(gts, dets, class_names, levels, thr, dc_thr,
                                     [neighbour_names[c] for c in class_names], filters)
-    known = np.isin(_concat([d.classes for d in dets], np.zeros(0, dtype=str)), class_names)
+    all_classes = _concat([d.classes for d in dets], np.zeros(0, dtype=str))
+    known = np.isin(all_classes, class_names)
     ap, curves, num_gt, num_det = {}, {}, {}, {}
     slots = np.linspace(0.0, 1.0, len(curves_by_class[0][0].precision)) if class_names else None
     for name, lower, per_level in zip(given, class_names, curves_by_class):
@@ -458,7 +459,7 @@ def _evaluate_devkit(gts, dets, given, class_names, levels, mode, thresholds, th
             curves[name][lv] = PRCurve(curve.precision, slots, curve.thresholds, value,
                                        curve.num_ground_truth)
             num_gt[name][lv] = curve.num_ground_truth
-        num_det[name] = int(sum(int((d.classes == lower).sum()) for d in dets))
+        num_det[name] = int((all_classes == lower).sum())
     m_ap = {lv: float(np.mean([ap[c][lv] for c in given])) for lv in levels}
     if (~known).any():
         report.append(f"{int((~known).sum())} detections of classes not in class_names were not "
