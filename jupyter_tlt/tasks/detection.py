@@ -11,6 +11,7 @@ from ..data.tfrecord_io import read_records
 from ..detectnet.postprocess import PostprocessConfig, postprocess
 from ..detectnet.rasterize import RasterizerConfig, target_fn
 from ..metrics import evaluate_detection
+from ..metrics.average_precision import normalize_mode
 from ..metrics.boxes import Detections, GroundTruth
 from ..spec import views
 from ..spec.defaults import DEFAULT_IOU, value
@@ -84,7 +85,7 @@ class DetectionTask:
         boxes = {name: (value(cfg, "minimum_height"), value(cfg, "maximum_height"),
                         value(cfg, "minimum_width"), value(cfg, "maximum_width"))
                  for name, cfg in ec.evaluation_box_config.items()}
-        mode = ("SAMPLE", "INTEGRATE")[value(ec, "average_precision_mode")]
+        mode = normalize_mode(value(ec, "average_precision_mode"))
         return evaluate_detection(truth, detections, self.class_names, iou_thresholds=iou, mode=mode,
                                   difficulties=difficulties, box_filters=boxes or None)
 
