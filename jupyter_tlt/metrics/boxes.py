@@ -59,7 +59,8 @@ def _column(value, n: int, dtype, what: str) -> np.ndarray:
 @dataclass
 class GroundTruth:
     """The labelled objects of one image. Truncation and occlusion default to 0 (fully visible);
-    rows whose class is `dontcare` are moved into `dontcare` (their boxes only)."""
+    rows whose class is `dontcare` are moved into `dontcare` (their boxes only). `image_size`
+    (width, height), when known, is what detections are clipped to before matching."""
 
     boxes: np.ndarray
     classes: np.ndarray
@@ -67,6 +68,7 @@ class GroundTruth:
     occlusion: np.ndarray | None = None
     dontcare: np.ndarray | None = None
     name: str = ""
+    image_size: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
         boxes = _boxes(self.boxes, "ground-truth boxes")

@@ -18,11 +18,11 @@ from typing import Sequence
 
 import numpy as np
 
-from ..data.kitti import DONTCARE, LINE_FORMAT, OCCLUSION_LEVELS
+from ..data.kitti import DONTCARE, FIELDS, LINE_FORMAT, OCCLUSION_LEVELS, KittiObject
 from ..errors import DataError
 from .boxes import Detections, GroundTruth
 
-__all__ = ["ReadReport", "read_label_files", "read_result_files", "read_result_file",
+__all__ = ["ReadReport", "clip_detections", "result_line", "unknown_3d", "read_label_files", "read_result_files", "read_result_file",
            "load_result_dirs"]
 
 
@@ -132,6 +132,50 @@ def _raise_line_error(path: Path, text: str) -> None:
             raise DataError(f"{path}:{lineno}: a field is not a finite number; write finite values")
 
 
+def _clip(boxes: np.ndarray, width, height, keep: np.ndarray, report: ReadReport
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """Boxes clipped to their image (width/height per box; inf: size unknown, not clipped), and which
+    of the `keep` boxes remain: those entirely outside the image or empty are dropped (counted)."""
+    limits = np.stack([width, height, width, height], axis=-1)
+    outside = keep & ((boxes[:, 2] <= 0) | (boxes[:, 3] <= 0) | (boxes[:, 0] >= width)
+                      | (boxes[:, 1] >= height))
+    clipped = np.where(np.isfinite(limits), np.clip(boxes, 0.0, limits), boxes)
+    report.clipped += int((keep & ~outside & (clipped != boxes).any(axis=1)).sum())
+    report.dropped_outside += int(outside.sum())
+    keep = keep & ~outside
+    empty = keep & ((clipped[:, 2] <= clipped[:, 0]) | (clipped[:, 3] <= clipped[:, 1]))
+    report.dropped_empty += int(empty.sum())
+    return clipped, keep & ~empty
+
+
+def clip_detections(detections: Detections, image_size: tuple[int, int] | None,
+                    report: ReadReport | None = None) -> tuple[Detections, np.ndarray]:
+    """`detections` clipped to the image (width, height; None: not clipped) without the boxes
+    entirely outside it or empty, and the index of each kept box: the rule `tlt infer` writes
+    results by, so that evaluating its files equals evaluating the model."""
+    width, height = image_size if image_size is not None else (np.inf, np.inf)
+    n = len(detections)
+    boxes, keep = _clip(detections.boxes, np.full(n, float(width)), np.full(n, float(height)),
+                        np.ones(n, dtype=bool), report if report is not None else ReadReport())
+    return (Detections(boxes[keep], detections.classes[keep], detections.scores[keep],
+                       name=detections.name), np.flatnonzero(keep))
+
+
+def result_line(obj: KittiObject) -> str:
+    """A KITTI result line with every number written exactly (shortest round-trip form), so that
+    reading it back gives the same doubles: unknown fields as the devkit expects them (-1, -10, -1000)."""
+    numbers = [obj.truncated, obj.occluded, *(getattr(obj, f) for f in FIELDS[3:]), obj.score]
+    return " ".join([obj.type, *(str(int(v)) if float(v).is_integer() else repr(float(v)) for v in numbers)])
+
+
+def unknown_3d(name: str, box, score: float) -> KittiObject:
+    """A 2D detection as a KittiObject with the devkit's 'unknown' values: truncation and occlusion
+    -1, alpha and rotation -10, dimensions -1, location -1000."""
+    x1, y1, x2, y2 = (float(v) for v in box)
+    return KittiObject(name, -1.0, -1, -10.0, x1, y1, x2, y2, -1.0, -1.0, -1.0, -1000.0, -1000.0, -1000.0,
+                       -10.0, score=float(score))
+
+
 def read_result_files(paths: Sequence[Path], image_sizes: Sequence[tuple[int, int] | None] | None = None,
                       report: ReadReport | None = None) -> list[Detections]:
     """Detections of many result files, read together. `image_sizes` (width, height, or None per
@@ -146,22 +190,10 @@ def read_result_files(paths: Sequence[Path], image_sizes: Sequence[tuple[int, in
     names, v, counts = parsed
     boxes, scores = v[:, 3:7], v[:, 14]
     report = report if report is not None else ReadReport()
-    keep = np.char.lower(names) != DONTCARE
     sizes = np.array([s if s is not None else (np.inf, np.inf) for s in (image_sizes or [None] * len(paths))],
                      dtype=np.float64).reshape(-1, 2)
-    width, height = np.repeat(sizes[:, 0], counts), np.repeat(sizes[:, 1], counts)
-    outside = keep & ((boxes[:, 2] <= 0) | (boxes[:, 3] <= 0) | (boxes[:, 0] >= width)
-                      | (boxes[:, 1] >= height))
-    clipped = np.stack([np.clip(boxes[:, 0], 0, width), np.clip(boxes[:, 1], 0, height),
-                        np.clip(boxes[:, 2], 0, width), np.clip(boxes[:, 3], 0, height)], axis=1)
-    known = np.isfinite(width)
-    clipped = np.where(known[:, None], clipped, boxes)  # no image: not clipped, negative values kept
-    report.clipped += int((keep & ~outside & (clipped != boxes).any(axis=1)).sum())
-    report.dropped_outside += int(outside.sum())
-    keep &= ~outside
-    empty = keep & ((clipped[:, 2] <= clipped[:, 0]) | (clipped[:, 3] <= clipped[:, 1]))
-    report.dropped_empty += int(empty.sum())
-    keep &= ~empty
+    clipped, keep = _clip(boxes, np.repeat(sizes[:, 0], counts), np.repeat(sizes[:, 1], counts),
+                          np.char.lower(names) != DONTCARE, report)
     ends = np.cumsum(counts)
     out = []
     for path, start, end in zip(paths, ends - counts, ends):
