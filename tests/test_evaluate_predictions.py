@@ -199,9 +199,10 @@ def _validation_frames(model) -> list[str]:
 def test_kitti_modes_ignore_nothing_at_level_all():
     from jupyter_tlt.metrics.boxes import Detections, GroundTruth
 
-    # 40 heavily truncated and occluded cars, each found: beyond "hard", all counted at "all"
-    gts = [GroundTruth([[0, 0, 10, 10]], ["car"], truncation=[0.9], occlusion=[3]) for _ in range(40)]
-    dets = [Detections([[0, 0, 10, 10]], ["car"], [0.5 + i / 100]) for i in range(40)]
+    # 41 heavily truncated and occluded cars, each found (41 TPs fill all 41 recall slots): beyond
+    # "hard", all counted at "all"
+    gts = [GroundTruth([[0, 0, 10, 10]], ["car"], truncation=[0.9], occlusion=[3]) for _ in range(41)]
+    dets = [Detections([[0, 0, 10, 10]], ["car"], [0.5 + i / 100]) for i in range(41)]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         m = evaluate_detection(gts, dets, ["car"], mode="KITTI_R40", difficulties=("all", "hard"))
