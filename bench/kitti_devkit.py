@@ -54,6 +54,11 @@ def patch_source(text: str) -> str:
     return text[:body] + printer + text[body:]
 
 
+def devkit_available(devkit_dir: Path) -> bool:
+    """Whether `devkit_dir` holds the devkit's sources."""
+    return (devkit_dir / "evaluate_object.cpp").is_file() and (devkit_dir / "mail.h").is_file()
+
+
 def build(devkit_dir: Path, out_dir: Path) -> Path:
     """Compile the patched devkit into out_dir; returns the binary."""
     src, mail = devkit_dir / "evaluate_object.cpp", devkit_dir / "mail.h"
@@ -219,6 +224,10 @@ def main(argv=None) -> int:
     parser.add_argument("--images", type=int, default=3000, help="images per case set")
     parser.add_argument("--seeds", type=int, default=3, help="case sets (different random seeds)")
     args = parser.parse_args(argv)
+    if not devkit_available(args.devkit):
+        print(f"skipped: {args.devkit} does not hold the KITTI devkit's evaluate_object.cpp and mail.h "
+              "(not redistributable; copy the cpp/ folder of devkit_object.zip there, see the docstring)")
+        return 0
     binary = build(args.devkit, DEFAULT_DEVKIT.parent / "kitti_devkit_build")
     worst = 0.0
     for seed in range(args.seeds):
