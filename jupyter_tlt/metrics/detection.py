@@ -428,11 +428,7 @@ def evaluate_detection(ground_truth: Sequence[GroundTruth], detections: Sequence
             num_gt[name][lv] = n
     m_ap = {lv: float(np.mean([ap[c][lv] for c in given])) for lv in levels}
 
-    missing = [c for c in given if all(num_gt[c][lv] == 0 for lv in levels)]
-    if missing:
-        report.insert(0, f"no ground truth for {', '.join(repr(c) for c in missing)}: AP counts as "
-                         "0 and lowers the mAP; check that the label files use these class names "
-                         "(see target_class_mapping)")
+    _report_missing(report, given, num_gt, levels)
     for text in report:
         _warnings.warn(text, UserWarning, stacklevel=2)
     num_det = {c: int(n) for c, n in zip(given, np.diff(starts))}
@@ -440,6 +436,15 @@ def evaluate_detection(ground_truth: Sequence[GroundTruth], detections: Sequence
                             iou_thresholds=dict(zip(given, thresholds.values())), ap=ap, mAP=m_ap, curves=curves,
                             num_ground_truth=num_gt, num_detections=num_det,
                             num_images=n_images, warnings=report)
+
+
+def _report_missing(report: list[str], given, num_gt, levels) -> None:
+    """Put first in `report` the classes without any counted ground truth (their AP counts as 0)."""
+    missing = [c for c in given if all(num_gt[c][lv] == 0 for lv in levels)]
+    if missing:
+        report.insert(0, f"no ground truth for {', '.join(repr(c) for c in missing)}: AP counts as "
+                         "0 and lowers the mAP; check that the label files use these class names "
+                         "(see target_class_mapping)")
 
 
 def _evaluate_devkit(gts, dets, given, class_names, levels, mode, thresholds, thr, dc_thr,
@@ -464,11 +469,7 @@ def _evaluate_devkit(gts, dets, given, class_names, levels, mode, thresholds, th
     if (~known).any():
         report.append(f"{int((~known).sum())} detections of classes not in class_names were not "
                       "evaluated; check the class names the model was trained with")
-    missing = [c for c in given if all(num_gt[c][lv] == 0 for lv in levels)]
-    if missing:
-        report.insert(0, f"no ground truth for {', '.join(repr(c) for c in missing)}: AP counts as "
-                         "0 and lowers the mAP; check that the label files use these class names "
-                         "(see target_class_mapping)")
+    _report_missing(report, given, num_gt, levels)
     for text in report:
         _warnings.warn(text, UserWarning, stacklevel=3)
     return DetectionMetrics(class_names=given, levels=levels, mode=mode,
