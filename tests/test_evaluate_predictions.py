@@ -151,7 +151,12 @@ def trained(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("rt")
     records = detection_records(root / "data")
-    result = train(detection_spec(records, epochs=2), root / "run", progress=False)
+    # a tiny model finds few boxes at KITTI's IoU limits: evaluate at 0.1 so that the mAP compared is
+    # not 0 (the spec's thresholds go to both evaluations)
+    overlap = "".join(f' minimum_detection_ground_truth_overlap {{ key: "{c}" value: 0.1 }}'
+                      for c in ("car", "cyclist", "pedestrian", "road_sign"))
+    spec = detection_spec(records, epochs=4).replace("evaluation_config {", "evaluation_config {" + overlap)
+    result = train(spec, root / "run", progress=False)
     return root, records, result.model_path
 
 
@@ -177,13 +182,13 @@ def test_infer_then_evaluate_predictions_equals_evaluate_model(trained, tmp_path
         by_model = evaluate("detection", model, progress=False, results_dir=tmp_path / "m",
                             ap_mode=mode).metrics
         by_files = evaluate_predictions(tmp_path / "infer" / "labels", val_labels, classes=classes,
-                                        mode=mode).metrics
+                                        mode=mode, iou_thresholds=by_model.iou_thresholds).metrics
         assert by_model.mode == by_files.mode == mode
         for level in ("easy", "moderate", "hard"):
             assert by_files.mAP[level] == pytest.approx(by_model.mAP[level], abs=1e-6)
             for c in classes:
                 assert by_files.num_ground_truth[c][level] == by_model.num_ground_truth[c][level]
-        print(mode, by_model.mAP, sum(by_files.num_detections.values()))
+        print(mode, by_model.mAP, by_model.num_ground_truth, sum(by_files.num_detections.values()))
     assert truth.mode == "SAMPLE"
     assert max(truth.mAP.values()) > 0  # a real check: the model finds some boxes
 
@@ -212,3 +217,14 @@ def test_kitti_modes_ignore_nothing_at_level_all():
     assert m.ap["car"]["all"] == 1.0 and m.num_ground_truth["car"]["hard"] == 0
     # the devkit samples one threshold per TP, so a single box fills slot 0 only: R40 0, R11 1/11
     assert one.ap["car"]["all"] == 0.0 and one.curves["car"]["all"].precision[0] == 1.0
+
+
+def test_empty_and_blank_result_files(tmp_path):
+    labels, results = _folders(tmp_path)
+    (results / "000001.txt").write_text("")
+    (results / "000002.txt").write_text("\n" + RESULTS.replace("\n", "\n\n") + "   \n")
+    _, dets, report = load_result_dirs(labels, results)
+    assert [len(d) for d in dets] == [0, 4, 0] and report.dropped_empty == 1
+    (results / "000002.txt").write_text("")
+    _, dets, _ = load_result_dirs(labels, results)
+    assert [len(d) for d in dets] == [0, 0, 0]

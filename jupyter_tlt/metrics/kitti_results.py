@@ -10,6 +10,7 @@ counted. Ground-truth label files stay strict (`GroundTruth.from_label_file`).
 
 from __future__ import annotations
 
+import io
 import math
 import os
 from dataclasses import dataclass, field
@@ -47,8 +48,9 @@ class ReadReport:
             out.append(f"{self.dropped_empty} detection boxes were empty (x2 <= x1 or y2 <= y1) and "
                        "were dropped")
         if self.missing_results:
-            out.append(f"{len(self.missing_results)} images have no result file and count as having "
-                       f"no detections (e.g. {self.missing_results[0]})")
+            n = len(self.missing_results)
+            out.append(f"{n} image{'s have' if n > 1 else ' has'} no result file and count"
+                       f"{'' if n > 1 else 's'} as having no detections (e.g. {self.missing_results[0]})")
         return out
 
     def to_dict(self) -> dict:
@@ -67,23 +69,27 @@ def _read_bytes(path: Path) -> str:
 def _fields(texts: Sequence[str], width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """All lines of many files at once: (class names, numeric fields (N, width - 1), lines per file),
     or None when a line does not have `width` fields or a field is not a finite number (the caller
-    then reads file by file, to name the line)."""
-    tokens, counts = [], []
-    for text in texts:
-        words = text.split()
-        lines = sum(1 for line in text.split("\n") if line and not line.isspace())
-        if len(words) != lines * width:
-            return None
-        tokens += words
-        counts.append(lines)
-    try:  # column by column with float(): several times faster than numpy's str -> float cast
-        numbers = np.array([list(map(float, tokens[i::width])) for i in range(1, width)],
-                           dtype=np.float64).T.reshape(-1, width - 1)
-    except ValueError:
+    then reads file by file, to name the line). pandas' C parser does the work, several times faster
+    than splitting and converting in Python."""
+    import csv
+
+    import pandas as pd
+
+    if not any(t.strip() for t in texts):  # no objects at all (pandas refuses empty input)
+        return np.zeros(0, dtype=str), np.zeros((0, width - 1)), np.zeros(len(texts), dtype=np.int64)
+    try:
+        frame = pd.read_csv(io.StringIO("\n".join(texts)), sep=r"\s+", header=None, names=range(width),
+                            dtype={0: str}, engine="c", quoting=csv.QUOTE_NONE, na_filter=False)
+        numbers = frame.iloc[:, 1:].to_numpy(dtype=np.float64)
+    except (ValueError, pd.errors.ParserError):
         return None
     if not np.isfinite(numbers).all():
         return None
-    return np.asarray(tokens[::width], dtype=str), numbers, np.asarray(counts, dtype=np.int64)
+    # lines per file: newline-ended segments, exact unless a file has blank lines (then count them)
+    counts = np.array([t.count("\n") + (not t.endswith("\n")) if t else 0 for t in texts], dtype=np.int64)
+    if counts.sum() != len(frame):
+        counts = np.array([sum(1 for line in t.split("\n") if line.strip()) for t in texts], dtype=np.int64)
+    return frame[0].to_numpy(dtype=str), numbers.reshape(-1, width - 1), counts
 
 
 def read_label_files(paths: Sequence[Path]) -> list[GroundTruth]:
