@@ -128,8 +128,8 @@ def make_cases(folder: Path, n_images: int, seed: int) -> None:
             box = q([x1, y1, x1 + w, y1 + h])
             if box[3] <= box[1] or box[2] <= box[0]:
                 continue
-            trunc = float(rng.choice([0.0, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6]))
-            occl = int(rng.integers(0, 4))
+            trunc = float(rng.choice([0.0, 0.0, 0.0, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6]))
+            occl = int(rng.choice([0, 0, 0, 1, 1, 2, 3]))
             gt_lines.append(_line(name, box, -1 if name == "DontCare" else trunc,
                                   -1 if name == "DontCare" else occl))
             if name == "DontCare":
@@ -161,7 +161,10 @@ def make_cases(folder: Path, n_images: int, seed: int) -> None:
                 d = np.asarray(d, dtype=np.float64)
                 if d[2] <= d[0] or d[3] <= d[1]:
                     continue
-                score = float(rng.choice([0.9, 0.5, 0.25, rng.random(), rng.random()]))
+                # mostly scores that follow the box quality (a detector worth its name), some ties
+                good = float(np.clip(0.95 - 2 * np.abs(d - box).mean() / (box[3] - box[1])
+                                     + rng.normal(0, 0.05), 0.01, 1.0))
+                score = float(rng.choice([0.9, 0.5, 0.25, good, good, good, good]))
                 det_lines.append(_line(det_name, d, score=score))
         if kind != 2:
             for _ in range(int(rng.integers(0, 4))):  # false positives, some tiny
@@ -170,7 +173,7 @@ def make_cases(folder: Path, n_images: int, seed: int) -> None:
                 box = q([x1, y1, x1 + h * rng.uniform(0.4, 2), y1 + h])
                 if box[3] > box[1] and box[2] > box[0]:
                     det_lines.append(_line(CLASSES[int(rng.integers(3))], box,
-                                           score=float(rng.choice([0.5, rng.random()]))))
+                                           score=float(rng.choice([0.5, 0.6 * rng.random()]))))
         else:
             det_lines = []
         if kind == 4:  # IoU exactly at the thresholds: 0.7 for a car, 0.5 for a pedestrian

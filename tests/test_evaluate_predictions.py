@@ -150,7 +150,8 @@ def trained(tmp_path_factory):
     from train_fixtures import detection_records, detection_spec
 
     root = tmp_path_factory.mktemp("rt")
-    records = detection_records(root / "data")
+    # 384x256 frames (boxes above KITTI's height limits) for a 96x64 model: JPEGs decode at 1/4
+    records = detection_records(root / "data", width=384, height=256)
     # a tiny model finds few boxes at KITTI's IoU limits: evaluate at 0.1 so that the mAP compared is
     # not 0 (the spec's thresholds go to both evaluations)
     overlap = "".join(f' minimum_detection_ground_truth_overlap {{ key: "{c}" value: 0.1 }}'
@@ -188,9 +189,8 @@ def test_infer_then_evaluate_predictions_equals_evaluate_model(trained, tmp_path
             assert by_files.mAP[level] == pytest.approx(by_model.mAP[level], abs=1e-6)
             for c in classes:
                 assert by_files.num_ground_truth[c][level] == by_model.num_ground_truth[c][level]
-        print(mode, by_model.mAP, by_model.num_ground_truth, sum(by_files.num_detections.values()))
+        assert max(by_model.mAP.values()) > 0  # a real check: the model finds some boxes
     assert truth.mode == "SAMPLE"
-    assert max(truth.mAP.values()) > 0  # a real check: the model finds some boxes
 
 
 def _validation_frames(model) -> list[str]:

@@ -90,6 +90,19 @@ class GroundTruth:
         return len(self.boxes)
 
     @classmethod
+    def normalized(cls, boxes: np.ndarray, classes: np.ndarray, truncation: np.ndarray,
+                   occlusion: np.ndarray, dontcare: np.ndarray, name: str = "",
+                   image_size: tuple[int, int] | None = None) -> "GroundTruth":
+        """Without checks, from arrays already in the form __post_init__ makes (float64 boxes (N, 4),
+        lower-case unicode classes without DontCare, float64 truncation, int64 occlusion, DontCare
+        boxes apart): the bulk label reader's fast path, where checking per image costs more than
+        reading."""
+        self = object.__new__(cls)
+        self.boxes, self.classes, self.truncation, self.occlusion = boxes, classes, truncation, occlusion
+        self.dontcare, self.name, self.image_size = dontcare, name, image_size
+        return self
+
+    @classmethod
     def from_kitti(cls, objects: Iterable[KittiObject], name: str = "") -> "GroundTruth":
         """Ground truth from the objects of one KITTI label file (DontCare lines included)."""
         objects = list(objects)
@@ -125,6 +138,15 @@ class Detections:
 
     def __len__(self) -> int:
         return len(self.boxes)
+
+    @classmethod
+    def normalized(cls, boxes: np.ndarray, classes: np.ndarray, scores: np.ndarray,
+                   name: str = "") -> "Detections":
+        """Without checks, from arrays already in the form __post_init__ makes (float64 boxes (N, 4),
+        lower-case unicode classes, finite float64 scores): the bulk result reader's fast path."""
+        self = object.__new__(cls)
+        self.boxes, self.classes, self.scores, self.name = boxes, classes, scores, name
+        return self
 
     @classmethod
     def from_kitti(cls, objects: Iterable[KittiObject], name: str = "") -> "Detections":

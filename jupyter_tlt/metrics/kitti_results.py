@@ -98,16 +98,22 @@ def read_label_files(paths: Sequence[Path]) -> list[GroundTruth]:
     parsed = _fields([_read_label_text(p) for p in paths], 15)
     if parsed is not None:
         names, v, counts = parsed
-        dc = np.char.lower(names) == DONTCARE
+        lower = np.char.lower(names)
+        dc = lower == DONTCARE
         trunc, occl, box = v[:, 0], v[:, 1], v[:, 3:7]
         fine = ((box >= 0).all(axis=1) & (box[:, 0] < box[:, 2]) & (box[:, 1] < box[:, 3])
                 & (((trunc >= 0) & (trunc <= 1)) | (dc & (trunc == -1)))
                 & (np.isin(occl, OCCLUSION_LEVELS) | (dc & (occl == -1))))
         if fine.all():
+            occl = occl.astype(np.int64)
+            box, obj = np.ascontiguousarray(box), ~dc
             ends = np.cumsum(counts)
-            return [GroundTruth(box[a:b], names[a:b], trunc[a:b], occl[a:b].astype(np.int64),
-                                name=p.stem)
-                    for p, a, b in zip(paths, ends - counts, ends)]
+            out = []
+            for path, a, b in zip(paths, ends - counts, ends):
+                o = obj[a:b]
+                out.append(GroundTruth.normalized(box[a:b][o], lower[a:b][o], trunc[a:b][o], occl[a:b][o],
+                                                  box[a:b][~o], name=path.stem))
+            return out
     return [GroundTruth.from_label_file(p) for p in paths]
 
 
@@ -198,14 +204,15 @@ def read_result_files(paths: Sequence[Path], image_sizes: Sequence[tuple[int, in
     report = report if report is not None else ReadReport()
     sizes = np.array([s if s is not None else (np.inf, np.inf) for s in (image_sizes or [None] * len(paths))],
                      dtype=np.float64).reshape(-1, 2)
+    lower = np.char.lower(names)
     clipped, keep = _clip(boxes, np.repeat(sizes[:, 0], counts), np.repeat(sizes[:, 1], counts),
-                          np.char.lower(names) != DONTCARE, report)
+                          lower != DONTCARE, report)
     ends = np.cumsum(counts)
     out = []
     for path, start, end in zip(paths, ends - counts, ends):
         k = keep[start:end]
-        out.append(Detections(clipped[start:end][k], names[start:end][k], scores[start:end][k],
-                              name=path.stem))
+        out.append(Detections.normalized(clipped[start:end][k], lower[start:end][k], scores[start:end][k],
+                                         name=path.stem))
     return out
 
 
