@@ -58,12 +58,23 @@ class ReadReport:
                 "dropped_empty": self.dropped_empty, "missing_results": len(self.missing_results)}
 
 
-def _read_bytes(path: Path) -> str:
+def _read_bytes(path: str | Path) -> str:
+    """The file's text (UTF-8); plain os calls, since thousands of small files are read at once."""
     try:
-        with open(path, "rb") as f:
-            return f.read().decode("utf-8-sig")
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            chunks = []
+            while chunk := os.read(fd, 1 << 20):
+                chunks.append(chunk)
+        finally:
+            os.close(fd)
+        return b"".join(chunks).decode("utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: cannot read the result file ({exc}); check the file") from None
+        raise DataError(f"{path}: cannot read the file ({exc}); check the file") from None
+
+
+def _stem(path: str | Path) -> str:
+    return os.path.splitext(os.path.basename(path))[0]
 
 
 def _fields(texts: Sequence[str], width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
@@ -92,7 +103,7 @@ def _fields(texts: Sequence[str], width: int) -> tuple[np.ndarray, np.ndarray, n
     return frame[0].to_numpy(dtype=str), numbers.reshape(-1, width - 1), counts
 
 
-def read_label_files(paths: Sequence[Path]) -> list[GroundTruth]:
+def read_label_files(paths: Sequence[str | Path]) -> list[GroundTruth]:
     """Ground truth of many label files, read together (fast); as strict as
     `GroundTruth.from_label_file`, which names the line of any problem."""
     parsed = _fields([_read_label_text(p) for p in paths], 15)
@@ -112,7 +123,7 @@ def read_label_files(paths: Sequence[Path]) -> list[GroundTruth]:
             for path, a, b in zip(paths, ends - counts, ends):
                 o = obj[a:b]
                 out.append(GroundTruth.normalized(box[a:b][o], lower[a:b][o], trunc[a:b][o], occl[a:b][o],
-                                                  box[a:b][~o], name=path.stem))
+                                                  box[a:b][~o], name=_stem(path)))
             return out
     return [GroundTruth.from_label_file(p) for p in paths]
 
@@ -188,7 +199,7 @@ def unknown_3d(name: str, box, score: float) -> KittiObject:
                        -10.0, score=float(score))
 
 
-def read_result_files(paths: Sequence[Path], image_sizes: Sequence[tuple[int, int] | None] | None = None,
+def read_result_files(paths: Sequence[str | Path], image_sizes: Sequence[tuple[int, int] | None] | None = None,
                       report: ReadReport | None = None) -> list[Detections]:
     """Detections of many result files, read together. `image_sizes` (width, height, or None per
     file) clip boxes to their image; boxes entirely outside it or empty are dropped and counted in
@@ -212,7 +223,7 @@ def read_result_files(paths: Sequence[Path], image_sizes: Sequence[tuple[int, in
     for path, start, end in zip(paths, ends - counts, ends):
         k = keep[start:end]
         out.append(Detections.normalized(clipped[start:end][k], lower[start:end][k], scores[start:end][k],
-                                         name=path.stem))
+                                         name=_stem(path)))
     return out
 
 
@@ -228,6 +239,11 @@ def _images(image_dir: Path | None) -> dict[str, Path]:
     from ..data.images import find_images
 
     return find_images(image_dir)
+
+
+def _txt_stems(folder: Path) -> list[str]:
+    """Names of the `*.txt` files in `folder`, sorted."""
+    return sorted(name[:-4] for name in os.listdir(folder) if name.endswith(".txt"))
 
 
 def _image_size(path: Path) -> tuple[int, int]:
@@ -249,10 +265,10 @@ def load_result_dirs(label_dir: str | os.PathLike, result_dir: str | os.PathLike
     if not result_dir.is_dir():
         raise DataError(f"{result_dir}: predictions directory not found; check --predictions (it holds "
                         "one KITTI result file with scores per image).")
-    label_names = sorted(p.stem for p in label_dir.glob("*.txt"))
+    label_names = _txt_stems(label_dir)
     if not label_names:
         raise DataError(f"{label_dir}: no label files (*.txt) found; check --labels.")
-    result_names = {p.stem for p in result_dir.glob("*.txt")}
+    result_names = set(_txt_stems(result_dir))
     orphans = sorted(result_names - set(label_names))
     if orphans:
         raise DataError(f"{result_dir / (orphans[0] + '.txt')}: result file without a label file "
@@ -261,11 +277,12 @@ def load_result_dirs(label_dir: str | os.PathLike, result_dir: str | os.PathLike
     images = _images(Path(image_dir) if image_dir else None)
     report = ReadReport()
     names = list(names) if names is not None else label_names
-    truth = read_label_files([label_dir / f"{name}.txt" for name in names])
+    truth = read_label_files([os.path.join(label_dir, name + ".txt") for name in names])
     found = [name for name in names if name in result_names]
     report.missing_results = [name for name in names if name not in result_names]
     sizes = [_image_size(images[name]) if name in images else None for name in found]
-    by_name = dict(zip(found, read_result_files([result_dir / f"{n}.txt" for n in found], sizes, report)))
+    by_name = dict(zip(found, read_result_files([os.path.join(result_dir, n + ".txt") for n in found],
+                                                    sizes, report)))
     detections = [by_name[name] if name in by_name else Detections(np.zeros((0, 4)), [], [], name=name)
                   for name in names]
     return truth, detections, report
