@@ -228,3 +228,14 @@ def test_empty_and_blank_result_files(tmp_path):
     (results / "000002.txt").write_text("")
     _, dets, _ = load_result_dirs(labels, results)
     assert [len(d) for d in dets] == [0, 0, 0]
+
+
+def test_spec_names_the_kitti_modes():
+    from jupyter_tlt.metrics.average_precision import normalize_mode
+    from jupyter_tlt.spec import load_experiment_spec
+    from jupyter_tlt.spec.defaults import value
+
+    for name in ("KITTI_R40", "KITTI_R11"):
+        spec = load_experiment_spec(f'model_config {{ arch: "resnet" }}\n'
+                                    f"evaluation_config {{ average_precision_mode: {name} }}\n")
+        assert normalize_mode(value(spec.evaluation_config, "average_precision_mode")) == name
