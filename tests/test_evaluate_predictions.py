@@ -164,7 +164,6 @@ def trained(tmp_path_factory):
 def test_infer_then_evaluate_predictions_equals_evaluate_model(trained, tmp_path):
     from jupyter_tlt.infer import infer
     from jupyter_tlt.model_info import read_info
-    from jupyter_tlt.tasks.detection import DetectionTask  # noqa: F401  (the task evaluate uses)
 
     root, records, model = trained
     kitti = Path(records.split("/records/")[0]) / "kitti"
