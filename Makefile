@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 SUDO   := $(if $(filter 0,$(shell id -u)),,sudo)
 ROOT_OK := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: install browser demo lab test bench protos clean gpu-check
+.PHONY: install browser devkit demo lab test bench protos clean gpu-check
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,12 @@ browser:
 	command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -q && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends chromium; }
 
+# g++ and Boost headers to build the KITTI devkit for the KITTI_R40/R11 cross-check (its source is not
+# in the repository: see bench/kitti_devkit.py; tests/test_kitti_devkit.py skips without it).
+devkit:
+	{ command -v g++ >/dev/null 2>&1 && test -d /usr/include/boost; } || { $(SUDO) apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends g++ libboost-dev; }
+
 # JupyterLab on the tutorial notebooks, with the TLT sidebar.
 lab: install
 	$(VENV)/bin/jupyter lab $(ROOT_OK) notebooks/detection_tutorial.ipynb
@@ -34,7 +40,7 @@ test: install browser
 	npm test --silent
 	$(PY) -m pytest -q tests
 
-bench: install
+bench: install devkit
 	$(PY) bench/convert.py
 	$(PY) bench/input_pipeline.py
 	$(PY) bench/evaluate.py
@@ -43,6 +49,7 @@ bench: install
 	$(PY) bench/prune.py
 	$(PY) bench/export.py
 	$(PY) bench/load_time.py
+	$(PY) bench/kitti_devkit.py
 	$(PY) bench/registry.py
 	$(PY) bench/sidebar.py
 

@@ -18,6 +18,10 @@ class DataError(TltError):
     """A dataset file (label, image, record) is malformed or missing: names the file and line."""
 
 
+class UsageError(TltError):
+    """Command-line flags that do not fit together (e.g. neither a model nor result files)."""
+
+
 class OutputError(TltError):
     """An output path exists, is not writable, or cannot be created."""
 

@@ -3,17 +3,19 @@
 Example:
     >>> result = evaluate("detection", "runs/detect/weights/model.keras")   # spec stored in the model
     >>> result.to_frame()        # class x easy / moderate / hard, in percent, plus mAP
+    >>> evaluate_predictions("deepstream/kitti_out", "data/val/label_2", mode="KITTI_R40")  # no model
 """
 
 from __future__ import annotations
 
 import json
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import atomic
-from .errors import SpecError
+from .errors import DataError, SpecError
 from .progress import bar
 
 
@@ -24,7 +26,7 @@ class EvaluateResult:
     task: str
     model_path: Path
     metrics: object
-    output_dir: Path
+    output_dir: Path | None
     num_images: int
     seconds: float
 
@@ -32,8 +34,12 @@ class EvaluateResult:
         return self.metrics.to_frame()
 
     def __str__(self) -> str:
-        return (f"{self.metrics.format_table()}\n\n{self.num_images} images, {self.seconds:.1f}s; "
-                f"metrics written to {self.output_dir / 'metrics.json'}")
+        written = (f"metrics written to {self.output_dir / 'metrics.json'}" if self.output_dir
+                   else "nothing written (pass -r/--results_dir for metrics.json and PR curves)")
+        notes = "".join(f"\nwarning: {w}" for w in getattr(self.metrics, "warnings", []))
+        mode = f", AP mode {self.metrics.mode}" if getattr(self.metrics, "mode", None) else ""
+        return (f"{self.metrics.format_table()}\n\n{self.num_images} images{mode}, {self.seconds:.1f}s; "
+                f"{written}{notes}")
 
     def _repr_html_(self) -> str:
         return self.metrics._repr_html_()
@@ -58,11 +64,13 @@ def load_for_inference(model_path, spec=None, key: str | None = None, framework:
 
 def evaluate(task: str, model_path, *, spec=None, dataset_dir=None, batch_size: int | None = None,
              use_training_set: bool = False, results_dir=None, key: str | None = None,
-             framework: str | None = None, progress: bool = True) -> EvaluateResult:
+             framework: str | None = None, progress: bool = True,
+             ap_mode: str | None = None) -> EvaluateResult:
     """Evaluate `model_path` on the spec's validation split (or `dataset_dir` for classification).
 
     `framework` ("keras", "onnx", "tensorrt"; default: by the file's suffix) picks the runner, so an
-    exported model is measured with the same data, post-processing and metric code."""
+    exported model is measured with the same data, post-processing and metric code. `ap_mode`
+    (detection) overrides the spec's average_precision_mode."""
     from .tasks import make_task
     from .training.settings import settings
 
@@ -81,7 +89,7 @@ def evaluate(task: str, model_path, *, spec=None, dataset_dir=None, batch_size: 
         if task == "detection":
             truth = t.ground_truth(use_training_set)
             pbar.total = len(truth)
-            metrics = t.metrics(truth, t.predict(model, batches, pbar))
+            metrics = t.metrics(truth, t.predict(model, batches, pbar), mode=ap_mode)
             count = len(truth)
         else:
             predictions = t.predict(model, batches, pbar)
@@ -92,6 +100,40 @@ def evaluate(task: str, model_path, *, spec=None, dataset_dir=None, batch_size: 
     return EvaluateResult(task, Path(model_path), metrics, out, count, time.perf_counter() - start)
 
 
+def evaluate_predictions(predictions_dir, labels_dir, *, classes=None, mode: str = "SAMPLE",
+                         results_dir=None, image_dir=None, iou_thresholds=None,
+                         difficulties=("easy", "moderate", "hard")) -> EvaluateResult:
+    """Evaluate a folder of KITTI result files (any detector's: DeepStream, TensorRT, `tlt infer`)
+    against a folder of KITTI labels, no model needed.
+
+    Images pair by file name; a label without a result file has no detections, a result file without
+    a label is an error. `classes`: default the classes present in the labels (DontCare excluded).
+    `image_dir`: when given, boxes are clipped to their image. `results_dir`: where evaluate/
+    metrics.json and the PR curves go (default: nothing written)."""
+    from .metrics import evaluate_detection
+    from .metrics.kitti_results import load_result_dirs
+
+    start = time.perf_counter()
+    truth, detections, report = load_result_dirs(labels_dir, predictions_dir, image_dir)
+    if classes is None:
+        classes = sorted({str(c) for g in truth for c in g.classes})
+        if not classes:
+            raise DataError(f"{labels_dir}: the label files hold no objects (only DontCare or nothing); "
+                            "pass --classes or check the folder")
+    with warnings.catch_warnings():  # the warnings are kept in metrics.warnings and shown with the table
+        warnings.simplefilter("ignore")
+        metrics = evaluate_detection(truth, detections, list(classes), mode=mode,
+                                     iou_thresholds=iou_thresholds, difficulties=difficulties)
+    metrics.warnings.extend(report.messages())
+    out = None
+    if results_dir:
+        out = Path(results_dir) / "evaluate"
+        _write(out, metrics, "detection", extra={"predictions": str(predictions_dir),
+                                                  "labels": str(labels_dir), "read": report.to_dict()})
+    return EvaluateResult("detection", Path(predictions_dir), metrics, out, len(truth),
+                          time.perf_counter() - start)
+
+
 def _output_dir(model_path, results_dir) -> Path:
     """`<results>/evaluate/`; by default the results directory the model was trained in."""
     if results_dir:
@@ -100,12 +142,13 @@ def _output_dir(model_path, results_dir) -> Path:
     return (parent.parent if parent.name == "weights" else parent) / "evaluate"
 
 
-def _write(out: Path, metrics, task: str) -> None:
-    """metrics.json, and a PR-curve or confusion-matrix figure (drawn without pyplot's global state)."""
+def _write(out: Path, metrics, task: str, extra: dict | None = None) -> None:
+    """metrics.json (plus `extra` keys), and a PR-curve or confusion-matrix figure (drawn without
+    pyplot's global state)."""
     from matplotlib.figure import Figure
 
     atomic.ensure_writable_dir(out)
-    atomic.write_text(out / "metrics.json", json.dumps(metrics.to_dict(), indent=2) + "\n")
+    atomic.write_text(out / "metrics.json", json.dumps({**metrics.to_dict(), **(extra or {})}, indent=2) + "\n")
     fig = Figure(figsize=(6, 5))
     ax = fig.subplots()
     if task == "detection":

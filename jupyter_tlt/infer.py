@@ -19,7 +19,8 @@ import numpy as np
 
 from . import atomic
 from .data import images as image_files
-from .data.kitti import KittiObject, write_labels
+from .data.kitti import KittiObject
+from .metrics.kitti_results import result_line
 from .errors import DataError
 from .progress import bar
 
@@ -92,15 +93,14 @@ def _detect(model, spec, class_names, files, out, batch_size, progress) -> Infer
                                           meta["index"].numpy()):
                 path = files[int(index)]
                 d = dets.in_original_pixels(float(scale))
-                objects = [KittiObject(class_names[c], 0.0, 0, 0.0, *map(float, box), 0.0, 0.0, 0.0,
-                                       0.0, 0.0, 0.0, 0.0, score=float(s))
-                           for box, c, s in zip(d.boxes, d.classes, d.scores)]
+                image = Image.open(path).convert("RGB")
+                objects, kept = _kitti_results(d, class_names, image.size)
                 for o in objects:
                     counts[o.type] += 1
-                write_labels(out / "labels" / f"{path.stem}.txt", objects)
-                image = Image.open(path).convert("RGB")
+                atomic.write_text(out / "labels" / f"{path.stem}.txt",
+                                  "".join(result_line(o) + "\n" for o in objects))
                 draw = ImageDraw.Draw(image)
-                for o, c in zip(objects, d.classes):
+                for o, c in zip(objects, np.asarray(d.classes)[kept]):
                     color = COLORS[int(c) % len(COLORS)]
                     draw.rectangle([o.x1, o.y1, o.x2, o.y2], outline=color, width=2)
                     draw.text((o.x1 + 2, max(0, o.y1 - 11)), f"{o.type} {o.score:.2f}", fill=color)
@@ -109,6 +109,20 @@ def _detect(model, spec, class_names, files, out, batch_size, progress) -> Infer
                 written.append(atomic.write_bytes(out / "images" / f"{path.stem}.jpg", buffer.getvalue()))
                 pbar.update(1)
     return InferResult("detection", out, len(files), counts, written)
+
+
+def _kitti_results(d, class_names, image_size) -> tuple[list[KittiObject], np.ndarray]:
+    """One image's detections as KITTI result objects the devkit reads as they are: boxes clipped to
+    the image (those outside it dropped; `kept` indexes the rest), unknown 3D fields as -1 / -10 /
+    -1000. `tlt evaluate -m` clips by the same rule, so evaluating these files gives its mAP."""
+    from .metrics.boxes import Detections
+    from .metrics.kitti_results import clip_detections, unknown_3d
+
+    classes = np.asarray(d.classes, dtype=np.int64)
+    names = [class_names[c] for c in classes]
+    clipped, kept = clip_detections(Detections(d.boxes, names, d.scores), image_size)
+    return [unknown_3d(class_names[c], box, s)
+            for c, box, s in zip(classes[kept], clipped.boxes, clipped.scores)], kept
 
 
 def _classify(model, spec, class_names, files, out, batch_size, progress) -> InferResult:

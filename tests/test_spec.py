@@ -475,9 +475,10 @@ def test_unknown_field_in_conversion_spec():
      "spec.cfg:4: 'training_config.regularizer.type' has no value L3; use one of NO_REG, L1, L2"),
     (MODEL + "evaluation_config { average_precision_mode: sample }",
      "spec.cfg:2: 'evaluation_config.average_precision_mode' has no value sample; use one of SAMPLE, "
-     "INTEGRATE"),
+     "INTEGRATE, KITTI_R40, KITTI_R11"),
     (MODEL + "evaluation_config { average_precision_mode: 7 }",
-     "spec.cfg:2: 'evaluation_config.average_precision_mode' has no value 7; use one of SAMPLE, INTEGRATE"),
+     "spec.cfg:2: 'evaluation_config.average_precision_mode' has no value 7; use one of SAMPLE, INTEGRATE, "
+     "KITTI_R40, KITTI_R11"),
     ('model_config {\n  arch: "resnet"\n  freeze_bn: yes\n}',
      "spec.cfg:3: 'model_config.freeze_bn' expects true or false, got yes; write freeze_bn: true or "
      "freeze_bn: false"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..errors import UsageError
 from . import Step
 
 TASKS = ("detection", "classification")
@@ -34,10 +35,24 @@ def _train(args):
 
 
 def _evaluate_args(p: argparse.ArgumentParser) -> None:
+    from ..metrics.average_precision import AP_MODES
+
     p.add_argument("task", choices=TASKS)
     p.add_argument("-e", "--experiment_spec_file", help="experiment spec (detection)")
-    p.add_argument("-m", "-pm", "--model_path", dest="model_path", required=True,
-                   help="model file (.keras, .hdf5)")
+    p.add_argument("-m", "-pm", "--model_path", dest="model_path",
+                   help="model file (.keras, .hdf5); or evaluate result files with --predictions")
+    p.add_argument("--predictions", metavar="DIR", help="detection without a model: folder of KITTI result "
+                   "files (16 fields, score last; e.g. DeepStream's or tlt infer's), one per image")
+    p.add_argument("--labels", metavar="DIR", help="with --predictions: folder of KITTI label files; "
+                   "pairs by file name")
+    p.add_argument("--image_dir", metavar="DIR", help="with --predictions: the images, to clip boxes "
+                   "past their border (optional)")
+    p.add_argument("--classes", nargs="+", metavar="CLASS", help="with --predictions: classes to "
+                   "evaluate (default: those in the labels, DontCare excluded)")
+    p.add_argument("--ap_mode", choices=AP_MODES, type=str.upper, default=None,
+                   help="average precision: SAMPLE (11-point, TAO's; the default unless the spec says "
+                   "otherwise), INTEGRATE, COCO101, KITTI_R40 (the KITTI benchmark since 2019), "
+                   "KITTI_R11 (before)")
     p.add_argument("-d", "--dataset_dir", help="classification: folder of class sub-folders")
     p.add_argument("-b", "--batch_size", type=int, default=None, help="batch size")
     p.add_argument("-f", "--framework", choices=FRAMEWORKS, default=None,
@@ -50,12 +65,32 @@ def _evaluate_args(p: argparse.ArgumentParser) -> None:
 
 
 def _evaluate(args):
-    from ..evaluate import evaluate
+    from ..evaluate import evaluate, evaluate_predictions
 
+    if args.predictions:
+        return evaluate_predictions(args.predictions, _predictions_labels(args), classes=args.classes,
+                                    mode=args.ap_mode or "SAMPLE", results_dir=args.results_dir,
+                                    image_dir=args.image_dir)
+    if not args.model_path:
+        raise UsageError("evaluate needs a model (-m/--model_path) or a folder of result files "
+                         "(--predictions DIR --labels DIR)")
     return evaluate(args.task, args.model_path, spec=args.experiment_spec_file,
                     dataset_dir=args.dataset_dir, batch_size=args.batch_size,
                     use_training_set=args.use_training_set, results_dir=args.results_dir,
-                    key=args.key, framework=args.framework, progress=not args.quiet)
+                    key=args.key, framework=args.framework, progress=not args.quiet,
+                    ap_mode=args.ap_mode)
+
+
+def _predictions_labels(args) -> str:
+    """The --labels folder of an evaluation of result files, after checking the flags fit together."""
+    if args.task != "detection":
+        raise UsageError("--predictions evaluates detection result files; use "
+                         "'tlt evaluate detection --predictions DIR --labels DIR'")
+    if args.model_path:
+        raise UsageError("pass either -m/--model_path or --predictions, not both")
+    if not args.labels:
+        raise UsageError("--predictions needs --labels DIR, the KITTI label files of the same images")
+    return args.labels
 
 
 def _infer_args(p: argparse.ArgumentParser) -> None:

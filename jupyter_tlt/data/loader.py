@@ -146,13 +146,16 @@ def image_files_dataset(files: Sequence[str], *, output_size: tuple[int, int], b
     @tf.autograph.experimental.do_not_convert
     def load(index, path):
         data = tf.io.read_file(path)
-        image = tf.io.decode_image(data, channels=3, dtype=tf.uint8, expand_animations=False)
-        height, width = tf.shape(image)[0], tf.shape(image)[1]
         if not letterbox:
+            image = tf.io.decode_image(data, channels=3, dtype=tf.uint8, expand_animations=False)
             resized = tf.image.resize(image, [out_h, out_w]) / 255.0
             resized.set_shape([out_h, out_w, 3])
             return resized, {"scale": tf.constant(1.0), "index": index}
+        # decoded as the evaluation loader decodes a record's image (JPEGs at a reduced DCT size), so
+        # that `tlt infer` and `tlt evaluate` feed the model the same pixels
+        height, width = _image_shape(data)
         scale = augment.letterbox_scale(height, width, out_h, out_w)
+        image = _decode(data, scale)
         zero = tf.constant(0.0)
         image, sx, _, _, _ = augment.place_image(image, height, width, scale, zero, zero,
                                                  tf.constant(False), out_h, out_w)
@@ -224,6 +227,17 @@ def spec_batch_size(spec) -> int:
     if spec.HasField("training_config"):
         return value(spec.training_config, "batch_size_per_gpu")
     return value(spec.train_config, "batch_size_per_gpu")
+
+
+def _image_shape(encoded):
+    """(height, width) of an encoded image: from the JPEG header without decoding, else by decoding."""
+    tf = tensorflow()
+
+    def other():
+        return tf.shape(tf.io.decode_image(encoded, channels=3, dtype=tf.uint8, expand_animations=False))[:2]
+
+    shape = tf.cond(tf.io.is_jpeg(encoded), lambda: tf.io.extract_jpeg_shape(encoded)[:2], other)
+    return shape[0], shape[1]
 
 
 def _decode(encoded, needed_scale):

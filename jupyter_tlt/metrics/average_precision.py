@@ -6,27 +6,34 @@
   non-increasing in recall) over the recall values reached.
 - COCO101: what pycocotools' `accumulate` does, 101 recall points linspace(0, 1, 101) read off the
   envelope; there so our numbers can be checked exactly against pycocotools.
+- KITTI_R40 / KITTI_R11: the KITTI benchmark's own numbers (40 recall points since 2019, 11 before).
+  They are not functions of one PR curve (the devkit matches and counts per score threshold), so
+  `evaluate_detection` computes them in `kitti_devkit.py`; `average_precision` refuses them.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["AP_MODES", "normalize_mode", "precision_recall", "precision_envelope",
+__all__ = ["AP_MODES", "SPEC_AP_MODES", "normalize_mode", "precision_recall", "precision_envelope",
            "average_precision"]
 
-AP_MODES = ("SAMPLE", "INTEGRATE", "COCO101")
+AP_MODES = ("SAMPLE", "INTEGRATE", "COCO101", "KITTI_R40", "KITTI_R11")
+SPEC_AP_MODES = ("SAMPLE", "INTEGRATE", "KITTI_R40", "KITTI_R11")
+"""The spec's `average_precision_mode` enum, in the order of its values (experiment.proto)."""
 _SAMPLE_POINTS = {"SAMPLE": 11, "COCO101": 101}
 
 
 def normalize_mode(mode: str | int) -> str:
-    """"sample" / "SAMPLE" / 0 (the spec's enum value) -> "SAMPLE"; likewise INTEGRATE (1), COCO101."""
-    if isinstance(mode, (int, np.integer)) and not isinstance(mode, bool) and 0 <= mode < 2:
-        return AP_MODES[int(mode)]
+    """"sample" / "SAMPLE" / 0 (the spec's enum value) -> "SAMPLE"; likewise INTEGRATE (1),
+    KITTI_R40 (2), KITTI_R11 (3) and COCO101 (by name only)."""
+    if isinstance(mode, (int, np.integer)) and not isinstance(mode, bool) and 0 <= mode < len(SPEC_AP_MODES):
+        return SPEC_AP_MODES[int(mode)]
     name = str(mode).upper()
     if name not in AP_MODES:
         raise ValueError(f"unknown average precision mode {mode!r}; use one of "
-                         f"{', '.join(AP_MODES)} (SAMPLE: 11-point, INTEGRATE: area under the curve)")
+                         f"{', '.join(AP_MODES)} (SAMPLE: 11-point, INTEGRATE: area under the curve, "
+                         "KITTI_R40 / KITTI_R11: the KITTI benchmark's)")
     return name
 
 
@@ -65,6 +72,9 @@ def average_precision(precision: np.ndarray, recall: np.ndarray, mode: str | int
     """Average precision (0..1) of a curve whose recall is non-decreasing (detections sorted by
     descending score), in `mode` SAMPLE, INTEGRATE or COCO101 (see the module docstring)."""
     mode = normalize_mode(mode)
+    if mode.startswith("KITTI_"):
+        raise ValueError(f"{mode} is not a function of one precision-recall curve; compute it with "
+                         f"evaluate_detection(..., mode={mode!r})")
     precision = np.asarray(precision, dtype=np.float64)
     recall = np.asarray(recall, dtype=np.float64)
     if len(precision) == 0:

@@ -59,7 +59,8 @@ def _column(value, n: int, dtype, what: str) -> np.ndarray:
 @dataclass
 class GroundTruth:
     """The labelled objects of one image. Truncation and occlusion default to 0 (fully visible);
-    rows whose class is `dontcare` are moved into `dontcare` (their boxes only)."""
+    rows whose class is `dontcare` are moved into `dontcare` (their boxes only). `image_size`
+    (width, height), when known, is what detections are clipped to before matching."""
 
     boxes: np.ndarray
     classes: np.ndarray
@@ -67,6 +68,7 @@ class GroundTruth:
     occlusion: np.ndarray | None = None
     dontcare: np.ndarray | None = None
     name: str = ""
+    image_size: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
         boxes = _boxes(self.boxes, "ground-truth boxes")
@@ -86,6 +88,19 @@ class GroundTruth:
 
     def __len__(self) -> int:
         return len(self.boxes)
+
+    @classmethod
+    def normalized(cls, boxes: np.ndarray, classes: np.ndarray, truncation: np.ndarray,
+                   occlusion: np.ndarray, dontcare: np.ndarray, name: str = "",
+                   image_size: tuple[int, int] | None = None) -> "GroundTruth":
+        """Without checks, from arrays already in the form __post_init__ makes (float64 boxes (N, 4),
+        lower-case unicode classes without DontCare, float64 truncation, int64 occlusion, DontCare
+        boxes apart): the bulk label reader's fast path, where checking per image costs more than
+        reading."""
+        self = object.__new__(cls)
+        self.boxes, self.classes, self.truncation, self.occlusion = boxes, classes, truncation, occlusion
+        self.dontcare, self.name, self.image_size = dontcare, name, image_size
+        return self
 
     @classmethod
     def from_kitti(cls, objects: Iterable[KittiObject], name: str = "") -> "GroundTruth":
@@ -123,6 +138,15 @@ class Detections:
 
     def __len__(self) -> int:
         return len(self.boxes)
+
+    @classmethod
+    def normalized(cls, boxes: np.ndarray, classes: np.ndarray, scores: np.ndarray,
+                   name: str = "") -> "Detections":
+        """Without checks, from arrays already in the form __post_init__ makes (float64 boxes (N, 4),
+        lower-case unicode classes, finite float64 scores): the bulk result reader's fast path."""
+        self = object.__new__(cls)
+        self.boxes, self.classes, self.scores, self.name = boxes, classes, scores, name
+        return self
 
     @classmethod
     def from_kitti(cls, objects: Iterable[KittiObject], name: str = "") -> "Detections":

@@ -32,6 +32,7 @@ import numpy as np
 from ..data.kitti import DIFFICULTIES, KittiObject
 from .average_precision import average_precision, normalize_mode, precision_recall, sample_envelope
 from .boxes import Detections, GroundTruth
+from .kitti_devkit import KITTI_MODES, devkit_ap, devkit_curves
 from .matching import batched_iou, batched_overlap_of_first, match_greedy, padded_groups
 from .tables import html_table, percent, text_table
 
@@ -261,7 +262,8 @@ def evaluate_detection(ground_truth: Sequence[GroundTruth], detections: Sequence
     `class_names` and each level in `difficulties` ("easy", "moderate", "hard", "all").
 
     iou_thresholds: class -> minimum IoU of a match (missing classes: car 0.7, pedestrian and
-    cyclist 0.5, others 0.5). mode: "SAMPLE" (11-point), "INTEGRATE" or "COCO101".
+    cyclist 0.5, others 0.5). mode: "SAMPLE" (11-point), "INTEGRATE", "COCO101", or the KITTI
+    benchmark's "KITTI_R40" / "KITTI_R11" (computed as the devkit does: `kitti_devkit.py`).
     box_filters: class -> (min_height, max_height, min_width, max_width) in pixels, inclusive
     (DetectNet_v2's evaluation_box_config). neighbours: class -> classes ignored for it (None: none).
     dontcare_overlap: a detection is swallowed by a DontCare region when intersection / detection
@@ -299,6 +301,9 @@ def evaluate_detection(ground_truth: Sequence[GroundTruth], detections: Sequence
     neighbours = {str(k).lower(): v for k, v in (neighbours or {}).items()}
     neighbour_names = {c: [str(n).lower() for n in neighbours.get(c, ())] for c in class_names}
     report: list[str] = []
+    if mode in KITTI_MODES:
+        return _evaluate_devkit(gts, dets, given, class_names, levels, mode, thresholds, thr, dc_thr,
+                                neighbour_names, filters, report)
 
     # Ground truth, flattened: one entry per (object, class it counts or is ignored for), sorted
     # by (image, class).
@@ -423,11 +428,7 @@ def evaluate_detection(ground_truth: Sequence[GroundTruth], detections: Sequence
             num_gt[name][lv] = n
     m_ap = {lv: float(np.mean([ap[c][lv] for c in given])) for lv in levels}
 
-    missing = [c for c in given if all(num_gt[c][lv] == 0 for lv in levels)]
-    if missing:
-        report.insert(0, f"no ground truth for {', '.join(repr(c) for c in missing)}: AP counts as "
-                         "0 and lowers the mAP; check that the label files use these class names "
-                         "(see target_class_mapping)")
+    _report_missing(report, given, num_gt, levels)
     for text in report:
         _warnings.warn(text, UserWarning, stacklevel=2)
     num_det = {c: int(n) for c, n in zip(given, np.diff(starts))}
@@ -435,3 +436,43 @@ def evaluate_detection(ground_truth: Sequence[GroundTruth], detections: Sequence
                             iou_thresholds=dict(zip(given, thresholds.values())), ap=ap, mAP=m_ap, curves=curves,
                             num_ground_truth=num_gt, num_detections=num_det,
                             num_images=n_images, warnings=report)
+
+
+def _report_missing(report: list[str], given, num_gt, levels) -> None:
+    """Put first in `report` the classes without any counted ground truth (their AP counts as 0)."""
+    missing = [c for c in given if all(num_gt[c][lv] == 0 for lv in levels)]
+    if missing:
+        report.insert(0, f"no ground truth for {', '.join(repr(c) for c in missing)}: AP counts as "
+                         "0 and lowers the mAP; check that the label files use these class names "
+                         "(see target_class_mapping)")
+
+
+def _evaluate_devkit(gts, dets, given, class_names, levels, mode, thresholds, thr, dc_thr,
+                     neighbour_names, filters, report) -> DetectionMetrics:
+    """evaluate_detection in a KITTI mode: the devkit's curves; PRCurve holds its 41 recall slots."""
+    curves_by_class = devkit_curves(gts, dets, class_names, levels, thr, dc_thr,
+                                    [neighbour_names[c] for c in class_names], filters)
+    all_classes = _concat([d.classes for d in dets], np.zeros(0, dtype=str))
+    known = np.isin(all_classes, class_names)
+    ap, curves, num_gt, num_det = {}, {}, {}, {}
+    slots = np.linspace(0.0, 1.0, len(curves_by_class[0][0].precision)) if class_names else None
+    for name, lower, per_level in zip(given, class_names, curves_by_class):
+        ap[name], curves[name], num_gt[name] = {}, {}, {}
+        for lv, curve in zip(levels, per_level):
+            value = devkit_ap(curve.precision, mode) if curve.num_ground_truth else 0.0
+            ap[name][lv] = value
+            curves[name][lv] = PRCurve(curve.precision, slots, curve.thresholds, value,
+                                       curve.num_ground_truth)
+            num_gt[name][lv] = curve.num_ground_truth
+        num_det[name] = int((all_classes == lower).sum())
+    m_ap = {lv: float(np.mean([ap[c][lv] for c in given])) for lv in levels}
+    if (~known).any():
+        report.append(f"{int((~known).sum())} detections of classes not in class_names were not "
+                      "evaluated; check the class names the model was trained with")
+    _report_missing(report, given, num_gt, levels)
+    for text in report:
+        _warnings.warn(text, UserWarning, stacklevel=3)
+    return DetectionMetrics(class_names=given, levels=levels, mode=mode,
+                            iou_thresholds=dict(zip(given, thresholds.values())), ap=ap, mAP=m_ap,
+                            curves=curves, num_ground_truth=num_gt, num_detections=num_det,
+                            num_images=len(gts), warnings=report)

@@ -11,6 +11,8 @@ from ..data.tfrecord_io import read_records
 from ..detectnet.postprocess import PostprocessConfig, postprocess
 from ..detectnet.rasterize import RasterizerConfig, target_fn
 from ..metrics import evaluate_detection
+from ..metrics.average_precision import normalize_mode
+from ..metrics.kitti_results import clip_detections
 from ..metrics.boxes import Detections, GroundTruth
 from ..spec import views
 from ..spec.defaults import DEFAULT_IOU, value
@@ -78,13 +80,16 @@ class DetectionTask:
                 progress.update(len(scales))
         return out
 
-    def metrics(self, truth, detections, difficulties=("easy", "moderate", "hard")):
+    def metrics(self, truth, detections, difficulties=("easy", "moderate", "hard"), mode=None):
+        """DetectionMetrics with the spec's IoU thresholds, box filters and AP mode (`mode` overrides it)."""
         ec = self.spec.evaluation_config
         iou = {**DEFAULT_IOU, **dict(ec.minimum_detection_ground_truth_overlap)}
         boxes = {name: (value(cfg, "minimum_height"), value(cfg, "maximum_height"),
                         value(cfg, "minimum_width"), value(cfg, "maximum_width"))
                  for name, cfg in ec.evaluation_box_config.items()}
-        mode = ("SAMPLE", "INTEGRATE")[value(ec, "average_precision_mode")]
+        mode = normalize_mode(mode if mode is not None else value(ec, "average_precision_mode"))
+        # boxes past the border are clipped as `tlt infer` writes them, so both evaluate alike
+        detections = [clip_detections(d, g.image_size)[0] for d, g in zip(detections, truth)]
         return evaluate_detection(truth, detections, self.class_names, iou_thresholds=iou, mode=mode,
                                   difficulties=difficulties, box_filters=boxes or None)
 
@@ -115,7 +120,8 @@ def ground_truth_from_record(record: bytes, mapping: dict[str, str]) -> GroundTr
     names = [c.decode() for c in f[tfrecord.OBJECT_CLASS].bytes_list.value]
     boxes = np.stack([floats(tfrecord.X1), floats(tfrecord.Y1), floats(tfrecord.X2),
                       floats(tfrecord.Y2)], axis=-1) if names else np.zeros((0, 4))
-    return GroundTruth(boxes=boxes, classes=[mapping.get(n, n) for n in names],
+    size = (f[tfrecord.FRAME_WIDTH].int64_list.value[0], f[tfrecord.FRAME_HEIGHT].int64_list.value[0])
+    return GroundTruth(boxes=boxes, classes=[mapping.get(n, n) for n in names], image_size=size,
                        truncation=floats(tfrecord.TRUNCATION),
                        occlusion=np.asarray(f[tfrecord.OCCLUSION].int64_list.value),
                        name=f[tfrecord.FRAME_ID].bytes_list.value[0].decode())

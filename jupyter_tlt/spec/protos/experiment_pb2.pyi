@@ -254,8 +254,12 @@ class EvaluationConfig(_message.Message):
         __slots__ = ()
         SAMPLE: _ClassVar[EvaluationConfig.AP_MODE]
         INTEGRATE: _ClassVar[EvaluationConfig.AP_MODE]
+        KITTI_R40: _ClassVar[EvaluationConfig.AP_MODE]
+        KITTI_R11: _ClassVar[EvaluationConfig.AP_MODE]
     SAMPLE: EvaluationConfig.AP_MODE
     INTEGRATE: EvaluationConfig.AP_MODE
+    KITTI_R40: EvaluationConfig.AP_MODE
+    KITTI_R11: EvaluationConfig.AP_MODE
     class MinimumDetectionGroundTruthOverlapEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
