@@ -105,7 +105,9 @@ def map_table(metrics) -> str:
               .background_gradient(cmap="Greens", vmin=0.0, vmax=100.0, axis=None)
               .set_caption(f"Average precision (%), {metrics.mode}, {metrics.num_images} images")
               .set_table_styles([{"selector": "tbody tr:last-child", "props": "font-weight: bold"}]))
-    notes = "".join(f'<div style="color:#b35900">warning: {html.escape(text)}</div>' for text in metrics.warnings)
+    from .notes import note_html, shown_in_this_cell
+
+    notes = "".join(note_html(text) for text in metrics.warnings if not shown_in_this_cell(text))
     return styler.to_html() + notes
 
 
