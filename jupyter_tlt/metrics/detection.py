@@ -32,6 +32,7 @@ import numpy as np
 from ..data.kitti import DIFFICULTIES, KittiObject
 from .average_precision import average_precision, normalize_mode, precision_recall, sample_envelope
 from .boxes import Detections, GroundTruth
+from .ignored import ground_truth_notes
 from .matching import batched_iou, batched_overlap_of_first, match_greedy, padded_groups
 from .tables import html_table, percent, text_table
 
@@ -423,11 +424,9 @@ def evaluate_detection(ground_truth: Sequence[GroundTruth], detections: Sequence
             num_gt[name][lv] = n
     m_ap = {lv: float(np.mean([ap[c][lv] for c in given])) for lv in levels}
 
-    missing = [c for c in given if all(num_gt[c][lv] == 0 for lv in levels)]
-    if missing:
-        report.insert(0, f"no ground truth for {', '.join(repr(c) for c in missing)}: AP counts as "
-                         "0 and lowers the mAP; check that the label files use these class names "
-                         "(see target_class_mapping)")
+    mine = ~ent_neighbour
+    report[:0] = ground_truth_notes(given, levels, n_images, ent_cls[mine], counted[mine],
+                                    e_h[mine], gt_occl[ent_obj][mine], gt_trunc[ent_obj][mine])
     for text in report:
         _warnings.warn(text, UserWarning, stacklevel=2)
     num_det = {c: int(n) for c, n in zip(given, np.diff(starts))}
