@@ -26,6 +26,8 @@ import os
 from pathlib import Path
 from typing import Any, Callable
 
+from .chart_style import chart_style, figure_png, legend_outside
+
 GALLERY_IMAGES = 12
 THUMBNAIL_WIDTH = 320
 
@@ -75,14 +77,17 @@ def show_evaluate(result) -> None:
     from matplotlib.figure import Figure
 
     metrics = result.metrics
-    fig = Figure(figsize=(6.5, 4.5), layout="constrained")
-    ax = fig.subplots()
-    if result.task == "detection":
-        table = map_table(metrics)
-        metrics.plot_pr(ax=ax)
-    else:
-        table = metrics._repr_html_()
-        metrics.plot_confusion(ax=ax)
+    with chart_style():
+        fig = Figure(figsize=(7.5, 4.5), layout="constrained")
+        ax = fig.subplots()
+        if result.task == "detection":
+            table = map_table(metrics)
+            metrics.plot_pr(ax=ax)
+            legend_outside(ax)
+            ax.set_title(f"{ax.get_title()}, evaluate", fontsize="medium")
+        else:
+            table = metrics._repr_html_()
+            metrics.plot_confusion(ax=ax)
     footer = (f"<p>{result.num_images} images, {result.seconds:.1f} s; metrics written to "
               f"<code>{html.escape(str(Path(result.output_dir) / 'metrics.json'))}</code></p>")
     _display_html(f"<p><b>Evaluation</b> of <code>{html.escape(str(result.model_path))}</code></p>"
@@ -123,20 +128,26 @@ def show_prune(report, sweep=None) -> None:
 
 def sweep_figure(frame, threshold: float | None = None, title: str = ""):
     """Parameters and GFLOPs kept against the pruning threshold (a `Pruner.sweep` frame) as a Figure."""
+    import numpy as np
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(6.5, 3.6), layout="constrained")
-    ax = fig.subplots()
-    ax.plot(frame["threshold"], 100 * frame["params_kept"], marker="o", markersize=3, label="parameters")
-    ax.plot(frame["threshold"], 100 * frame["flops_kept"], marker="o", markersize=3, label="FLOPs")
-    if threshold is not None:
-        ax.axvline(threshold, color="tab:red", linestyle="--", linewidth=1, label=f"threshold {threshold:g}")
-    ax.set_xlabel("pruning threshold")
-    ax.set_ylabel("kept (% of the unpruned model)")
-    ax.set_ylim(0, 105)
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize="small")
-    ax.set_title(title or "What the threshold keeps", fontsize="medium")
+    with chart_style():
+        fig = Figure(figsize=(7.5, 3.6), layout="constrained")
+        ax = fig.subplots()
+        for column, label in (("params_kept", "parameters"), ("flops_kept", "FLOPs")):
+            line, = ax.plot(frame["threshold"], 100 * frame[column], marker="o", markersize=3, label=label)
+            if threshold is not None:  # the chosen threshold's value on each curve, read off the sweep
+                kept = 100 * float(np.interp(threshold, frame["threshold"], frame[column]))
+                ax.annotate(f"{kept:.0f}%", (threshold, kept), textcoords="offset points", xytext=(6, 4),
+                            color=line.get_color(), fontsize="small")
+        if threshold is not None:
+            ax.axvline(threshold, color="tab:red", linestyle="--", linewidth=1.2, label=f"threshold {threshold:.2f}")
+        ax.set_xlabel("pruning threshold")
+        ax.set_ylabel("kept (% of the unpruned model)")
+        ax.set_ylim(0, 105)
+        ax.grid(True, alpha=0.3)
+        legend_outside(ax)
+        ax.set_title(title or "What the threshold keeps", fontsize="medium")
     return fig
 
 
@@ -245,13 +256,6 @@ TEXT_ONLY = ("jupyter_tlt.data.synthetic.dataset.GenerateResult", "jupyter_tlt.d
 
 
 # -- helpers -------------------------------------------------------------------------------------
-
-def figure_png(fig, dpi: int = 90) -> bytes:
-    """A matplotlib Figure as PNG bytes (no pyplot involved)."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi)
-    return buffer.getvalue()
-
 
 def _pretty_str(obj: Any, printer, cycle: bool) -> None:
     printer.text(str(obj))
