@@ -116,10 +116,11 @@ def map_table(metrics) -> str:
     return styler.to_html() + notes
 
 
-def show_prune(report, sweep=None) -> None:
-    """The report; `sweep` (a `Pruner.sweep` frame) saves reloading the unpruned model for the curve."""
+def show_prune(report, sweep=None, curve: bool = True) -> None:
+    """The report; `sweep` (a `Pruner.sweep` frame) saves reloading the unpruned model for the curve,
+    `curve=False` leaves the curve out (a PrunePanel already shows it)."""
     _display_html(report._repr_html_(), str(report))
-    png = _sweep_png(report, sweep)
+    png = _sweep_png(report, sweep) if curve else None
     if png:
         _display_png(png)
     _display_html("<details><summary>per-layer table</summary>" + report.to_frame().to_html() + "</details>",
