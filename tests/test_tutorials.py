@@ -115,7 +115,7 @@ def test_detection_tutorial(tmp_path, kernel):
     assert len(list((work / "runs" / "infer" / "images").iterdir())) == 4
     assert "<img" in html(cell(nb, "%tlt infer detection"))
     table = html(cell(nb, "%tlt compare detection"))
-    for needle in ("mAP moderate (%)", "parameters", "file MB", "img/s", "fine-tuned", "pruned + retrained, INT8"):
+    for needle in ("mAP moderate (%)", "parameters", "file size", "img/s", "fine-tuned", "pruned + retrained, INT8"):
         assert needle in table
 
 
@@ -147,7 +147,7 @@ def test_classification_tutorial(tmp_path, kernel):
     predictions = (work / "runs" / "infer" / "predictions.csv").read_text().splitlines()
     assert len(predictions) == 1 + len(list((work / "data" / "unlabelled").iterdir()))
     table = html(cell(nb, "%tlt compare classification"))
-    for needle in ("top-1 accuracy (%)", "parameters", "file MB", "img/s", "pruned + retrained, INT8"):
+    for needle in ("top-1 accuracy (%)", "parameters", "file size", "img/s", "pruned + retrained, INT8"):
         assert needle in table
 
 

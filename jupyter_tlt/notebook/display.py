@@ -178,7 +178,7 @@ def _sweep_png(report, sweep=None) -> bytes | None:
 
 def show_export(result) -> None:
     rows = "".join(f"<tr><td>{html.escape(what)}</td><td><code>{html.escape(str(p))}</code></td>"
-                   f"<td style='text-align:right'>{_megabytes(p)}</td></tr>" for what, p in result.files.items())
+                   f"<td style='text-align:right'>{_file_size(p)}</td></tr>" for what, p in result.files.items())
     checks = ""
     for name, diff in result.check.items():
         limit = result.tolerance.get(name)
@@ -190,7 +190,7 @@ def show_export(result) -> None:
     out = (f"<p><b>Exported</b> <code>{html.escape(result.model_path)}</code> ({result.data_type}) in "
            f"{result.seconds:.1f} s: inputs {html.escape(', '.join(result.input_names))}; outputs "
            f"{html.escape(', '.join(result.output_names))}</p>"
-           f"<table><thead><tr><th>file</th><th>path</th><th>MB</th></tr></thead><tbody>{rows}</tbody></table>"
+           f"<table><thead><tr><th>file</th><th>path</th><th>size</th></tr></thead><tbody>{rows}</tbody></table>"
            f"<table><thead><tr><th>output</th><th>max abs diff vs Keras</th><th>tolerance</th><th></th>"
            f"</tr></thead><tbody>{checks}</tbody></table>")
     if result.engine_error:
@@ -266,11 +266,13 @@ def _type_name(obj: Any) -> str:
     return f"{type(obj).__module__}.{type(obj).__qualname__}"
 
 
-def _megabytes(path: os.PathLike) -> str:
+def _file_size(path: os.PathLike) -> str:
+    from ..table_cells import DASH, file_size
+
     try:
-        return f"{Path(path).stat().st_size / 2**20:.2f}"
+        return file_size(Path(path).stat().st_size)
     except OSError:
-        return ""
+        return DASH
 
 
 def _display_html(text: str, plain: str = "") -> None:
