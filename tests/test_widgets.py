@@ -136,7 +136,11 @@ def test_registry_browser_on_a_real_folder_registry(trained, tmp_path):
     for version in ("1", "2"):
         registry.push(run / "weights" / "model.keras", "detectnet_resnet10_demo", version, progress=False)
     browser = RegistryBrowser(registry, dest=tmp_path / "pretrained")
-    assert "detectnet_resnet10_demo" in browser.models.options
+    assert browser.models.value == "detectnet_resnet10_demo"  # opens on the one model with weights
+    assert not browser.pull_button.disabled and "None" not in browser.details.value
+    empty = next(name for name in browser.models.options if name != "detectnet_resnet10_demo")
+    browser.models.value = empty  # a catalogue entry nobody pushed: nothing to pull
+    assert browser.pull_button.disabled and list(browser.versions.options) == []
     browser.models.value = "detectnet_resnet10_demo"
     assert list(browser.versions.options) == ["2", "1"] and "detection" in browser.details.value
     browser.pull_button.click()
