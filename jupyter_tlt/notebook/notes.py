@@ -24,8 +24,15 @@ def note_html(text: str) -> str:
 
 
 def show_note(text: str) -> None:
+    """The note in a kernel; `warning: ...` on stderr in terminal IPython, as the CLI writes it."""
     from IPython.display import display
 
+    from ..progress import print_warning
+    from .display import is_rich
+
+    if not is_rich():
+        print_warning(text)
+        return
     display({"text/html": note_html(text), "text/plain": f"warning: {text}"}, raw=True)
 
 
