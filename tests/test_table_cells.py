@@ -32,3 +32,17 @@ def test_registry_cells_and_order():
     assert [m["name"] for m in models] == ["pushed", "empty"]
     html = models._repr_html_()
     assert "2.0 kB" in html and "NaN" not in html and "None" not in html
+
+
+def test_training_history_reads_in_percent_without_nan():
+    from jupyter_tlt.train import TrainResult
+
+    history = [{"epoch": 1, "loss": 3.01234567, "lr": 1e-3},
+               {"epoch": 2, "loss": 2.0, "lr": 5e-4, "val_mAP": 0.219, "val_AP_car": 0.4}]
+    result = TrainResult("runs/x", "detection", "m.keras", ["car"], 0, 2, history,
+                         [{"epoch": 2, "mAP": 0.219, "AP_car": 0.4}], "", 12.0)
+    assert "validation mAP (level all) 21.9%" in result.summary()
+    shown = result.shown_history()
+    assert shown.loc[1, "val_mAP"] == "-" and shown.loc[2, "val_mAP"] == "21.9%"
+    assert shown.loc[1, "loss"] == "3.0123" and shown.loc[2, "lr"] == "5.00e-04"
+    assert "nan" not in result._repr_html_().lower()
