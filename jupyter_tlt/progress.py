@@ -30,16 +30,25 @@ def use_bars(factory: Callable | None) -> None:
 
 
 def bar(iterable: Iterable | None = None, *, total: int | None = None, desc: str = "",
-        unit: str = "it", enabled: bool = True, leave: bool = True):
+        unit: str = "it", enabled: bool = True, leave: bool = True, monitor: bool = True):
     """A tqdm bar (the front end's kind, see `use_bars`). `leave=False` for inner bars (one per
-    epoch) that should disappear when done."""
+    epoch) that should disappear when done; `monitor=False` starts no tqdm monitor thread (for a
+    process that forks workers while the bar runs)."""
     if _bar_factory is not None:
         factory = _bar_factory
     else:
         from tqdm.auto import tqdm as factory
 
-    return factory(iterable, total=total, desc=desc, unit=unit, disable=not enabled, leave=leave,
-                   dynamic_ncols=True)
+    kwargs = dict(total=total, desc=desc, unit=unit, disable=not enabled, leave=leave, dynamic_ncols=True)
+    if not monitor:
+        from tqdm import tqdm
+
+        previous, tqdm.monitor_interval = tqdm.monitor_interval, 0
+        try:
+            return factory(iterable, **kwargs)
+        finally:
+            tqdm.monitor_interval = previous
+    return factory(iterable, **kwargs)
 
 
 def warn(message: str) -> None:

@@ -155,4 +155,5 @@ def test_an_executed_notebook_reopened_without_its_kernel_shows_its_outputs(lab,
     notebook.locator(".jp-OutputArea-output", has=page.locator(".tlt-progress")).first.scroll_into_view_if_needed()
     page.wait_for_timeout(2_000)  # the widget manager has had its chance to fail by now
     assert notebook.get_by_text("Error displaying widget").count() == 0
+    assert not re.search(r"\s0%\|", notebook.inner_text()), "a progress bar saved at 0% (a widget's text form)"
     page.screenshot(path=str(SHOTS / "notebook_reopened.png"))

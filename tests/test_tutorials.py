@@ -11,6 +11,7 @@ Run only these with `pytest -k tutorials`.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import nbformat
@@ -84,6 +85,7 @@ def survives_without_kernel(nb) -> str:
     package = str(Path(jupyter_tlt.__file__).parent)
     for bad in ("Error displaying widget", "UserWarning", "TltWarning", package, "Traceback"):
         assert bad not in page, f"{bad!r} in the HTML of the saved notebook"
+    assert not re.search(r"\s0%\|", page), "a progress bar saved at 0% (a widget's text form)"
     assert WIDGET not in json.dumps([o for c in nb.cells if c.cell_type == "code" for o in c.outputs
                                      if "tlt-progress" in str(o)]), "progress must be HTML, not a widget"
     return page

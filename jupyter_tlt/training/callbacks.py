@@ -18,7 +18,7 @@ def current_lr(model) -> float:
 
 
 class Progress(keras.callbacks.Callback):
-    """An epoch bar and a step bar (loss and learning rate in its postfix), via tqdm.auto."""
+    """An epoch bar and a step bar (loss and learning rate in its postfix), via `progress.bar`."""
 
     def __init__(self, epochs: int, steps: int, initial_epoch: int, enabled: bool):
         super().__init__()
