@@ -10,6 +10,7 @@ from typing import Sequence
 
 from . import commands
 from .errors import TltError
+from .progress import step_warnings
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -39,7 +40,8 @@ converter_main = _alias("convert")
 
 def _main(call) -> int:
     try:
-        result = call()
+        with step_warnings():  # each warning once, as `warning: ...` without Python's file:line
+            result = call()
     except TltError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

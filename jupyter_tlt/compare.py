@@ -35,14 +35,22 @@ class Comparison:
         frame.index.name = "model"
         return frame
 
-    def __str__(self) -> str:
+    def shown(self):
+        """The table as people read it: integers, sizes in kB / MB, a dash where a value does not apply
+        (e.g. GFLOPs of an ONNX model)."""
+        from .table_cells import decimals, file_size, formatted_frame, integer
+
         frame = self.to_frame().drop(columns=["path"])
-        formats = {"parameters": "{:,.0f}".format, "GFLOPs": "{:.3f}".format, "file MB": "{:.1f}".format,
-                   self.metric: "{:.2f}".format, **{c: "{:.1f}".format for c in frame.columns if "img/s" in c}}
-        return frame.to_string(formatters=formats) + f"\n({len(self.rows)} models evaluated in {self.seconds:.0f}s)"
+        frame.insert(frame.columns.get_loc("file MB"), "file size", frame.pop("file MB") * 2**20)
+        formats = {"parameters": integer, "GFLOPs": decimals(3), "file size": file_size,
+                   self.metric: decimals(2), **{c: decimals(1) for c in frame.columns if "img/s" in c}}
+        return formatted_frame(frame, formats)
+
+    def __str__(self) -> str:
+        return self.shown().to_string() + f"\n({len(self.rows)} models evaluated in {self.seconds:.0f}s)"
 
     def _repr_html_(self) -> str:
-        return self.to_frame().drop(columns=["path"]).to_html(float_format=lambda v: f"{v:,.3f}")
+        return self.shown().to_html()
 
 
 def compare(task: str, models: Mapping[str, str] | Sequence[str], *, spec=None, dataset_dir=None,

@@ -152,6 +152,13 @@ def _step_names() -> list[str]:
 
 
 def load_ipython_extension(ipython) -> None:
-    """`%load_ext jupyter_tlt`: register the magics and the rich result views."""
+    """`%load_ext jupyter_tlt`: register the magics, the rich result views, progress bars that a
+    saved notebook keeps (HTML updated in place) and warnings shown as one-line notes."""
+    from . import progress
+    from .notebook import notes
+    from .notebook.progress_html import notebook_bar
+
     ipython.register_magics(TltMagics)
     display.register(ipython)
+    progress.use_bars(notebook_bar)
+    notes.register(ipython)

@@ -66,12 +66,27 @@ class PruneReport:
         frame["after / before"] = frame["after"] / frame["before"]
         return frame
 
+    def shown_summary(self):
+        """`summary_frame` as people read it: parameters as integers, sizes in kB / MB."""
+        import pandas as pd
+
+        from .table_cells import decimals, file_size, integer
+
+        ratio = decimals(3)
+        rows = {"parameters": (*map(integer, (self.params_before, self.params_after)), ratio(self.params_ratio)),
+                "GFLOPs": (*(decimals(3)(f / 1e9) for f in (self.flops_before, self.flops_after)),
+                           ratio(self.flops_ratio)),
+                "file size": (*map(file_size, (self.file_bytes_before, self.file_bytes_after)),
+                              ratio(self.file_bytes_after / self.file_bytes_before if self.file_bytes_before
+                                    else float("nan")))}
+        return pd.DataFrame(rows, index=["before", "after", "after / before"]).T
+
     def to_dict(self) -> dict:
         return {**asdict(self), "params_ratio": self.params_ratio, "flops_ratio": self.flops_ratio}
 
     def __str__(self) -> str:
         opts = ", ".join(f"{k}={v}" for k, v in self.options.items() if v not in ((), [], None))
-        table = self.summary_frame().to_string(float_format=lambda v: f"{v:,.3f}")
+        table = self.shown_summary().to_string()
         return (f"Pruned {self.model_path} -> {self.output_path} ({opts}) in {self.seconds:.1f}s\n{table}\n"
                 f"{self.params_before / self.params_after:.2f}x fewer parameters, "
                 f"{self.flops_before / max(self.flops_after, 1):.2f}x fewer FLOPs; "
@@ -80,7 +95,7 @@ class PruneReport:
     def _repr_html_(self) -> str:
         return (f"<p>Pruned <code>{self.model_path}</code> &rarr; <code>{self.output_path}</code>: "
                 f"{self.params_before / self.params_after:.2f}x fewer parameters</p>"
-                + self.summary_frame().to_html(float_format=lambda v: f"{v:,.3f}"))
+                + self.shown_summary().to_html())
 
 
 def prune(model, output, *, threshold: float = 0.1, min_num_filters: int = 16, pruning_granularity: int = 8,

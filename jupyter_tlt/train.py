@@ -46,7 +46,8 @@ class TrainResult:
     def summary(self) -> str:
         resumed = f" (resumed at epoch {self.initial_epoch})" if self.initial_epoch else ""
         last = self.validations[-1] if self.validations else {}
-        metric = ", ".join(f"{k} {v:.4f}" for k, v in last.items() if k != "epoch" and "_" not in k)
+        metric = ", ".join(f"{'mAP (level all)' if k == 'mAP' else k} {100 * v:.1f}%" for k, v in last.items()
+                           if k != "epoch" and "_" not in k)
         return (f"Trained {self.task} {self.epochs - self.initial_epoch} epochs{resumed} in "
                 f"{self.seconds:.0f}s -> {self.model_path}" + (f"; validation {metric}" if metric else ""))
 
@@ -55,11 +56,21 @@ class TrainResult:
         if self.transfer:
             parts.append(f"pretrained weights: {self.transfer}")
         if self.history:
-            parts += ["", self.to_frame().to_string(float_format=lambda v: f"{v:.4g}")]
+            parts += ["", self.shown_history().to_string()]
         return "\n".join(parts)
 
+    def shown_history(self):
+        """`to_frame` as people read it: losses to 4 decimals, the learning rate in e-notation,
+        validation metrics in percent, a dash for epochs without validation."""
+        from .table_cells import decimals, formatted_frame, percent_of_fraction
+
+        frame = self.to_frame()
+        formats = {c: percent_of_fraction if c.startswith("val_") else
+                   (lambda v: f"{v:.2e}") if c == "lr" else decimals(4) for c in frame.columns}
+        return formatted_frame(frame, formats)
+
     def _repr_html_(self) -> str:
-        return f"<p>{self.summary()}</p>" + (self.to_frame().to_html() if self.history else "")
+        return f"<p>{self.summary()}</p>" + (self.shown_history().to_html() if self.history else "")
 
 
 def train(spec, results_dir, *, task: str | None = None, gpus: int = 1, devices=None,

@@ -138,3 +138,22 @@ def test_sidebar_lists_the_model_and_the_experiment_and_acts_on_them(lab, page):
     status = model.locator("[data-testid=jp-tlt-pull-status]")
     expect(status).to_have_attribute("data-state", "finished", timeout=120_000)
     assert (root / "pretrained" / MODEL / "1" / "model.keras").is_file()
+
+
+def test_an_executed_notebook_reopened_without_its_kernel_shows_its_outputs(lab, page):
+    """The walkthrough was executed by a kernel that has since shut down: every progress bar shows its
+    last state (HTML, not a widget that needs the kernel), and no output says "Error displaying widget"."""
+    from playwright.sync_api import expect
+
+    url, token, _ = lab
+    page.goto(f"{url}/lab/tree/walkthrough.ipynb?reset&token={token}")
+    notebook = page.locator(".jp-NotebookPanel .jp-Notebook")
+    expect(notebook).to_contain_text("moderate", timeout=120_000)
+    bars = notebook.locator(".tlt-progress")
+    expect(bars.first).to_be_attached()
+    assert bars.count() >= 2 and "100%" in " ".join(bars.all_inner_texts())
+    notebook.locator(".jp-OutputArea-output", has=page.locator(".tlt-progress")).first.scroll_into_view_if_needed()
+    page.wait_for_timeout(2_000)  # the widget manager has had its chance to fail by now
+    assert notebook.get_by_text("Error displaying widget").count() == 0
+    assert not re.search(r"\s0%\|", notebook.inner_text()), "a progress bar saved at 0% (a widget's text form)"
+    page.screenshot(path=str(SHOTS / "notebook_reopened.png"))

@@ -17,6 +17,7 @@ from jupyter_tlt.data import tfrecord
 from jupyter_tlt.data.convert import dataset_convert
 from jupyter_tlt.data.images import header_size, is_complete
 from jupyter_tlt.data.tfrecord_io import read_records as read_tfrecords
+from jupyter_tlt.progress import step_warnings
 from jupyter_tlt.tf_import import tensorflow
 from kitti_factory import conversion_spec, label_line, make_kitti
 
@@ -168,10 +169,12 @@ def test_unwritable_output(tmp_path):
 
 def test_class_mapping_warnings(tmp_path, capsys):
     root = dataset(tmp_path, n=4)
-    dataset_convert(conversion_spec(root, mapping={"Car": "car", "truck": "truck"}),
-                    tmp_path / "o" / "k", progress=False)
+    with step_warnings():  # as the CLI shows them: `warning: ...`, one line each
+        dataset_convert(conversion_spec(root, mapping={"Car": "car", "truck": "truck"}),
+                        tmp_path / "o" / "k", progress=False)
     err = capsys.readouterr().err
-    assert "WARNING" in err and "['Car']" in err and "lower-case" in err
+    assert "warning: " in err and "['Car']" in err and "lower-case" in err
+    assert "convert.py" not in err and "UserWarning" not in err
     assert "['pedestrian']" in err and "['truck']" in err
 
 

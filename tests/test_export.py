@@ -147,6 +147,7 @@ def test_compare_mixes_keras_and_exported_models_with_speed(trained, tmp_path, c
                      "-m", f"onnx={tmp_path / 'm.onnx'}", "-m", f"int8={tmp_path / 'm_int8_qdq.onnx'}"]) == 0
     out = capsys.readouterr().out
     assert "img/s (ORT CPU, batch 1)" in out and "int8" in out
+    assert "nan" not in out.lower() and (" kB" in out or " MB" in out)  # ONNX GFLOPs: "-"; sizes with units
     from jupyter_tlt.compare import compare
 
     frame = compare("detection", {"keras": model_path, "onnx": tmp_path / "m.onnx"}, progress=False).to_frame()

@@ -620,3 +620,21 @@ def test_classification_top_k_with_few_classes_and_ties():
         evaluate_classification([0], [[1.0, 0.0]], ["x"])
     with pytest.raises(ValueError, match="indices"):
         evaluate_classification([2], [[1.0, 0.0]], ["x", "y"])
+
+
+def test_no_ground_truth_warning_tells_missing_labels_from_ignored_ones():
+    # road signs exist but are all 20 px tall: ignored at every KITTI level, counted at "all"
+    sign = ("road_sign", 300, 10, 320, 30)
+    gts = [gt(CAR1, sign), gt(sign)]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        m = evaluate_detection(gts, [det(CAR1 + (0.9,)), det()], ["car", "road_sign", "cyclist"],
+                               difficulties=("easy", "moderate", "hard", "all"))
+    texts = [str(w.message) for w in caught]
+    assert texts == m.warnings and len(texts) == 2
+    ignored = next(t for t in texts if "'road_sign'" in t)
+    assert ignored.startswith("no ground truth for 'road_sign' at easy, moderate and hard: all 2 labels")
+    assert "2 not taller than 25 px" in ignored and "larger images" in ignored and "'all' level" in ignored
+    missing = next(t for t in texts if "'cyclist'" in t)
+    assert "no labels of this class in the 2 images" in missing and "target_class_mapping" in missing
+    assert m.num_ground_truth["road_sign"]["all"] == 2 and m.ap["road_sign"]["moderate"] == 0.0

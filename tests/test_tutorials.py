@@ -11,9 +11,11 @@ Run only these with `pytest -k tutorials`.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import nbformat
+import pytest
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell
 
@@ -72,8 +74,37 @@ def check_deepstream(folder: Path, classes: list[str], network_type: int) -> Non
     assert all(name in labels for name in classes)
 
 
-def test_detection_tutorial(tmp_path, kernel):
-    nb, work = execute("detection_tutorial.ipynb", tmp_path, kernel)
+def survives_without_kernel(nb) -> str:
+    """The executed notebook as `jupyter nbconvert --to html` renders it (no kernel, no widget state
+    beyond what is saved); asserts what a reader must not see there. Returns the HTML."""
+    from nbconvert import HTMLExporter
+
+    import jupyter_tlt
+
+    page, _ = HTMLExporter().from_notebook_node(nb)
+    package = str(Path(jupyter_tlt.__file__).parent)
+    for bad in ("Error displaying widget", "UserWarning", "TltWarning", package, "Traceback"):
+        assert bad not in page, f"{bad!r} in the HTML of the saved notebook"
+    assert not re.search(r"\s0%\|", page), "a progress bar saved at 0% (a widget's text form)"
+    assert WIDGET not in json.dumps([o for c in nb.cells if c.cell_type == "code" for o in c.outputs
+                                     if "tlt-progress" in str(o)]), "progress must be HTML, not a widget"
+    return page
+
+
+def moderate_ap(metrics_json: Path) -> dict[str, float]:
+    """Moderate AP (%) per class and the mAP, from an evaluation's metrics.json (what its table shows)."""
+    metrics = json.loads(metrics_json.read_text())
+    return {**{c: 100 * v["moderate"] for c, v in metrics["ap"].items()}, "mAP": 100 * metrics["mAP"]["moderate"]}
+
+
+@pytest.fixture(scope="module")
+def detection(tmp_path_factory, kernel):
+    """The detection tutorial executed once on the quick profile: (notebook, work dir)."""
+    return execute("detection_tutorial.ipynb", tmp_path_factory.mktemp("detection"), kernel)
+
+
+def test_detection_tutorial(detection):
+    nb, work = detection
     classes = ["car", "cyclist", "pedestrian", "road_sign"]
 
     # step 1: pretrained on the source domain, pushed to the tutorial's registry, pulled back in the seed's form
@@ -89,7 +120,8 @@ def test_detection_tutorial(tmp_path, kernel):
         assert "moderate" in html(evaluation) and has_png(evaluation)
     assert (work / "runs" / "source_on_target" / "evaluate" / "metrics.json").is_file()
     finetune = cell(nb, "%tlt train detection -e specs/detect_target.cfg")
-    assert has_png(finetune) and any(WIDGET in d for d in data(finetune))  # live chart, progress bars
+    assert has_png(finetune) and "tlt-progress" in html(finetune)  # live chart, progress bars (HTML)
+    assert "val mAP (all)" in html(finetune) and "%" in html(finetune)
     assert "fine-tuned on target" in html(cell(nb, "import pandas as pd"))
 
     # step 4: sweep, panel, a smaller pruned model, retrained
@@ -115,8 +147,22 @@ def test_detection_tutorial(tmp_path, kernel):
     assert len(list((work / "runs" / "infer" / "images").iterdir())) == 4
     assert "<img" in html(cell(nb, "%tlt infer detection"))
     table = html(cell(nb, "%tlt compare detection"))
-    for needle in ("mAP moderate (%)", "parameters", "file MB", "img/s", "fine-tuned", "pruned + retrained, INT8"):
+    for needle in ("mAP moderate (%)", "parameters", "file size", "img/s", "fine-tuned", "pruned + retrained, INT8"):
         assert needle in table
+
+
+def test_detection_tutorial_survives_without_its_kernel(detection):
+    nb, _ = detection
+    page = survives_without_kernel(nb)
+    assert "moderate" in page and "100%" in page  # the final tables and every bar's last state
+
+
+@pytest.mark.xfail(reason="issue 16 item 6: the quick profile (seconds of training on 2 CPU cores) does not "
+                          "reach 10% moderate mAP for every class yet", strict=False)
+def test_detection_quick_profile_learns(detection):
+    _, work = detection
+    ap = moderate_ap(work / "runs" / "target" / "evaluate" / "metrics.json")  # the fine-tuned model's table
+    assert ap["mAP"] >= 10.0 and all(ap[c] > 0 for c in ("car", "cyclist", "pedestrian", "road_sign")), ap
 
 
 def test_classification_tutorial(tmp_path, kernel):
@@ -147,8 +193,9 @@ def test_classification_tutorial(tmp_path, kernel):
     predictions = (work / "runs" / "infer" / "predictions.csv").read_text().splitlines()
     assert len(predictions) == 1 + len(list((work / "data" / "unlabelled").iterdir()))
     table = html(cell(nb, "%tlt compare classification"))
-    for needle in ("top-1 accuracy (%)", "parameters", "file MB", "img/s", "pruned + retrained, INT8"):
+    for needle in ("top-1 accuracy (%)", "parameters", "file size", "img/s", "pruned + retrained, INT8"):
         assert needle in table
+    survives_without_kernel(nb)
 
 
 def test_deployment_tutorial(tmp_path, kernel):
@@ -181,3 +228,4 @@ def test_deployment_tutorial(tmp_path, kernel):
     for needle in ("mAP moderate (%)", "img/s", "Keras FP32", "ONNX FP32", "INT8 entropy", "INT8 percentile",
                    "INT8 max"):
         assert needle in table
+    survives_without_kernel(nb)

@@ -46,7 +46,8 @@ def test_train_panel_builds_the_spec_and_trains(trained, records):
     assert "target_class_mapping" in text  # the template's other fields are kept
     assert (run / "weights" / "model.keras").is_file() and (run / "weights" / "model_epoch_001.keras").is_file()
     assert json.loads((run / "experiment.json").read_text())["status"] == "finished"
-    assert panel.progress.value == 1 and "Trained detection" in panel.status.value
+    assert panel.progress.value == 1 and panel.progress.description == "1/1"
+    assert "Trained detection" in panel.status.value
     assert bytes(panel.chart_image.value).startswith(b"\x89PNG")  # the live chart got the epoch
     assert not panel.run_button.disabled and panel.stop_button.disabled
 
@@ -64,6 +65,18 @@ def test_stop_after_the_epoch_then_run_resumes(records, tmp_path):
     panel.run_button.click()
     result = panel.wait(TIMEOUT)
     assert result is not None and result.initial_epoch == 1 and result.model_path.is_file()
+
+
+def test_train_panel_pretrained_field_and_picker(tmp_path, monkeypatch):
+    (tmp_path / "pretrained" / "m" / "1").mkdir(parents=True)
+    (tmp_path / "pretrained" / "m" / "1" / "model.keras").write_bytes(b"")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TLT_REGISTRY", str(tmp_path / "no_registry_here"))
+    panel = TrainPanel(task="detection", results_dir="runs/x")
+    assert "pretrained/m/1/model.keras" in panel.pretrained.options
+    assert "pretrained_model_file" not in panel.spec_text()  # empty field: from scratch
+    panel.pretrained.value = "registry:detectnet_v2_resnet18@1"
+    assert 'pretrained_model_file: "registry:detectnet_v2_resnet18@1"' in panel.spec_text()
 
 
 def test_classification_form_and_arch_depths(tmp_path):
@@ -123,7 +136,11 @@ def test_registry_browser_on_a_real_folder_registry(trained, tmp_path):
     for version in ("1", "2"):
         registry.push(run / "weights" / "model.keras", "detectnet_resnet10_demo", version, progress=False)
     browser = RegistryBrowser(registry, dest=tmp_path / "pretrained")
-    assert "detectnet_resnet10_demo" in browser.models.options
+    assert browser.models.value == "detectnet_resnet10_demo"  # opens on the one model with weights
+    assert not browser.pull_button.disabled and "None" not in browser.details.value
+    empty = next(name for name in browser.models.options if name != "detectnet_resnet10_demo")
+    browser.models.value = empty  # a catalogue entry nobody pushed: nothing to pull
+    assert browser.pull_button.disabled and list(browser.versions.options) == []
     browser.models.value = "detectnet_resnet10_demo"
     assert list(browser.versions.options) == ["2", "1"] and "detection" in browser.details.value
     browser.pull_button.click()

@@ -411,11 +411,11 @@ def validate_dataset(root: str | os.PathLike, *, image_dir_name: str = "image_2"
     raw_counts: dict[str, int] = {}
     files_per_raw: dict[str, set[str]] = {}
 
-    from tqdm.auto import tqdm
+    from ..progress import bar as progress_bar
 
     workers = min(8, (os.cpu_count() or 1) + 2)
     with ThreadPoolExecutor(max_workers=workers) as pool, \
-            tqdm(total=len(samples), desc="validate", unit="img", disable=not progress) as bar:
+            progress_bar(total=len(samples), desc="validate", unit="img", enabled=progress) as bar:
         for result in pool.map(lambda s: _check_sample(s, check_images), samples):
             bar.update(1)
             sample = result.sample

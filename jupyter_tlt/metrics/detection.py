@@ -32,6 +32,7 @@ import numpy as np
 from ..data.kitti import DIFFICULTIES, KittiObject
 from .average_precision import average_precision, normalize_mode, precision_recall, sample_envelope
 from .boxes import Detections, GroundTruth
+from .ignored import ground_truth_notes
 from .kitti_devkit import KITTI_MODES, devkit_ap, devkit_curves
 from .matching import batched_iou, batched_overlap_of_first, match_greedy, padded_groups
 from .tables import html_table, percent, text_table
@@ -428,7 +429,9 @@ def evaluate_detection(ground_truth: Sequence[GroundTruth], detections: Sequence
             num_gt[name][lv] = n
     m_ap = {lv: float(np.mean([ap[c][lv] for c in given])) for lv in levels}
 
-    _report_missing(report, given, num_gt, levels)
+    mine = ~ent_neighbour
+    report[:0] = ground_truth_notes(given, levels, n_images, ent_cls[mine], counted[mine],
+                                    e_h[mine], gt_occl[ent_obj][mine], gt_trunc[ent_obj][mine])
     for text in report:
         _warnings.warn(text, UserWarning, stacklevel=2)
     num_det = {c: int(n) for c, n in zip(given, np.diff(starts))}
@@ -438,13 +441,17 @@ def evaluate_detection(ground_truth: Sequence[GroundTruth], detections: Sequence
                             num_images=n_images, warnings=report)
 
 
-def _report_missing(report: list[str], given, num_gt, levels) -> None:
-    """Put first in `report` the classes without any counted ground truth (their AP counts as 0)."""
-    missing = [c for c in given if all(num_gt[c][lv] == 0 for lv in levels)]
-    if missing:
-        report.insert(0, f"no ground truth for {', '.join(repr(c) for c in missing)}: AP counts as "
-                         "0 and lowers the mAP; check that the label files use these class names "
-                         "(see target_class_mapping)")
+def _report_missing(report: list[str], gts, given, class_names, levels) -> None:
+    """Put first in `report` why a class has no counted ground truth (its AP counts as 0), in a KITTI mode."""
+    classes = _concat([g.classes for g in gts], np.zeros(0, dtype=str))
+    known = np.isin(classes, class_names)
+    index = {c: i for i, c in enumerate(class_names)}
+    cls = np.array([index[c] for c in classes[known]], dtype=np.int64)
+    boxes = _concat([g.boxes for g in gts], np.zeros((0, 4)))[known]
+    occlusion = _concat([g.occlusion for g in gts], np.zeros(0))[known]
+    truncation = _concat([g.truncation for g in gts], np.zeros(0))[known]
+    report[:0] = ground_truth_notes(given, levels, len(gts), cls, np.ones(len(cls), dtype=bool),
+                                    boxes[:, 3] - boxes[:, 1], occlusion, truncation)
 
 
 def _evaluate_devkit(gts, dets, given, class_names, levels, mode, thresholds, thr, dc_thr,
@@ -469,7 +476,7 @@ def _evaluate_devkit(gts, dets, given, class_names, levels, mode, thresholds, th
     if (~known).any():
         report.append(f"{int((~known).sum())} detections of classes not in class_names were not "
                       "evaluated; check the class names the model was trained with")
-    _report_missing(report, given, num_gt, levels)
+    _report_missing(report, gts, given, class_names, levels)
     for text in report:
         _warnings.warn(text, UserWarning, stacklevel=3)
     return DetectionMetrics(class_names=given, levels=levels, mode=mode,

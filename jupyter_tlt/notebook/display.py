@@ -26,6 +26,8 @@ import os
 from pathlib import Path
 from typing import Any, Callable
 
+from .chart_style import chart_style, figure_png, legend_outside
+
 GALLERY_IMAGES = 12
 THUMBNAIL_WIDTH = 320
 
@@ -75,14 +77,17 @@ def show_evaluate(result) -> None:
     from matplotlib.figure import Figure
 
     metrics = result.metrics
-    fig = Figure(figsize=(6.5, 4.5), layout="constrained")
-    ax = fig.subplots()
-    if result.task == "detection":
-        table = map_table(metrics)
-        metrics.plot_pr(ax=ax)
-    else:
-        table = metrics._repr_html_()
-        metrics.plot_confusion(ax=ax)
+    with chart_style():
+        fig = Figure(figsize=(7.5, 4.5), layout="constrained")
+        ax = fig.subplots()
+        if result.task == "detection":
+            table = map_table(metrics)
+            metrics.plot_pr(ax=ax)
+            legend_outside(ax)
+            ax.set_title(f"{ax.get_title()}, evaluate", fontsize="medium")
+        else:
+            table = metrics._repr_html_()
+            metrics.plot_confusion(ax=ax)
     footer = (f"<p>{result.num_images} images, {result.seconds:.1f} s; metrics written to "
               f"<code>{html.escape(str(Path(result.output_dir) / 'metrics.json'))}</code></p>")
     _display_html(f"<p><b>Evaluation</b> of <code>{html.escape(str(result.model_path))}</code></p>"
@@ -105,14 +110,17 @@ def map_table(metrics) -> str:
               .background_gradient(cmap="Greens", vmin=0.0, vmax=100.0, axis=None)
               .set_caption(f"Average precision (%), {metrics.mode}, {metrics.num_images} images")
               .set_table_styles([{"selector": "tbody tr:last-child", "props": "font-weight: bold"}]))
-    notes = "".join(f'<div style="color:#b35900">warning: {html.escape(text)}</div>' for text in metrics.warnings)
+    from .notes import note_html, shown_in_this_cell
+
+    notes = "".join(note_html(text) for text in metrics.warnings if not shown_in_this_cell(text))
     return styler.to_html() + notes
 
 
-def show_prune(report, sweep=None) -> None:
-    """The report; `sweep` (a `Pruner.sweep` frame) saves reloading the unpruned model for the curve."""
+def show_prune(report, sweep=None, curve: bool = True) -> None:
+    """The report; `sweep` (a `Pruner.sweep` frame) saves reloading the unpruned model for the curve,
+    `curve=False` leaves the curve out (a PrunePanel already shows it)."""
     _display_html(report._repr_html_(), str(report))
-    png = _sweep_png(report, sweep)
+    png = _sweep_png(report, sweep) if curve else None
     if png:
         _display_png(png)
     _display_html("<details><summary>per-layer table</summary>" + report.to_frame().to_html() + "</details>",
@@ -121,20 +129,26 @@ def show_prune(report, sweep=None) -> None:
 
 def sweep_figure(frame, threshold: float | None = None, title: str = ""):
     """Parameters and GFLOPs kept against the pruning threshold (a `Pruner.sweep` frame) as a Figure."""
+    import numpy as np
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(6.5, 3.6), layout="constrained")
-    ax = fig.subplots()
-    ax.plot(frame["threshold"], 100 * frame["params_kept"], marker="o", markersize=3, label="parameters")
-    ax.plot(frame["threshold"], 100 * frame["flops_kept"], marker="o", markersize=3, label="FLOPs")
-    if threshold is not None:
-        ax.axvline(threshold, color="tab:red", linestyle="--", linewidth=1, label=f"threshold {threshold:g}")
-    ax.set_xlabel("pruning threshold")
-    ax.set_ylabel("kept (% of the unpruned model)")
-    ax.set_ylim(0, 105)
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize="small")
-    ax.set_title(title or "What the threshold keeps", fontsize="medium")
+    with chart_style():
+        fig = Figure(figsize=(7.5, 3.6), layout="constrained")
+        ax = fig.subplots()
+        for column, label in (("params_kept", "parameters"), ("flops_kept", "FLOPs")):
+            line, = ax.plot(frame["threshold"], 100 * frame[column], marker="o", markersize=3, label=label)
+            if threshold is not None:  # the chosen threshold's value on each curve, read off the sweep
+                kept = 100 * float(np.interp(threshold, frame["threshold"], frame[column]))
+                ax.annotate(f"{kept:.0f}%", (threshold, kept), textcoords="offset points", xytext=(6, 4),
+                            color=line.get_color(), fontsize="small")
+        if threshold is not None:
+            ax.axvline(threshold, color="tab:red", linestyle="--", linewidth=1.2, label=f"threshold {threshold:.2f}")
+        ax.set_xlabel("pruning threshold")
+        ax.set_ylabel("kept (% of the unpruned model)")
+        ax.set_ylim(0, 105)
+        ax.grid(True, alpha=0.3)
+        legend_outside(ax)
+        ax.set_title(title or "What the threshold keeps", fontsize="medium")
     return fig
 
 
@@ -164,7 +178,7 @@ def _sweep_png(report, sweep=None) -> bytes | None:
 
 def show_export(result) -> None:
     rows = "".join(f"<tr><td>{html.escape(what)}</td><td><code>{html.escape(str(p))}</code></td>"
-                   f"<td style='text-align:right'>{_megabytes(p)}</td></tr>" for what, p in result.files.items())
+                   f"<td style='text-align:right'>{_file_size(p)}</td></tr>" for what, p in result.files.items())
     checks = ""
     for name, diff in result.check.items():
         limit = result.tolerance.get(name)
@@ -176,7 +190,7 @@ def show_export(result) -> None:
     out = (f"<p><b>Exported</b> <code>{html.escape(result.model_path)}</code> ({result.data_type}) in "
            f"{result.seconds:.1f} s: inputs {html.escape(', '.join(result.input_names))}; outputs "
            f"{html.escape(', '.join(result.output_names))}</p>"
-           f"<table><thead><tr><th>file</th><th>path</th><th>MB</th></tr></thead><tbody>{rows}</tbody></table>"
+           f"<table><thead><tr><th>file</th><th>path</th><th>size</th></tr></thead><tbody>{rows}</tbody></table>"
            f"<table><thead><tr><th>output</th><th>max abs diff vs Keras</th><th>tolerance</th><th></th>"
            f"</tr></thead><tbody>{checks}</tbody></table>")
     if result.engine_error:
@@ -244,13 +258,6 @@ TEXT_ONLY = ("jupyter_tlt.data.synthetic.dataset.GenerateResult", "jupyter_tlt.d
 
 # -- helpers -------------------------------------------------------------------------------------
 
-def figure_png(fig, dpi: int = 90) -> bytes:
-    """A matplotlib Figure as PNG bytes (no pyplot involved)."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi)
-    return buffer.getvalue()
-
-
 def _pretty_str(obj: Any, printer, cycle: bool) -> None:
     printer.text(str(obj))
 
@@ -259,11 +266,13 @@ def _type_name(obj: Any) -> str:
     return f"{type(obj).__module__}.{type(obj).__qualname__}"
 
 
-def _megabytes(path: os.PathLike) -> str:
+def _file_size(path: os.PathLike) -> str:
+    from ..table_cells import DASH, file_size
+
     try:
-        return f"{Path(path).stat().st_size / 2**20:.2f}"
+        return file_size(Path(path).stat().st_size)
     except OSError:
-        return ""
+        return DASH
 
 
 def _display_html(text: str, plain: str = "") -> None:

@@ -23,6 +23,8 @@ from contextlib import contextmanager
 from typing import Iterable, Iterator
 
 SKIP = {"epoch", "time", "event", "lr"}
+VALIDATION_LEVEL = "(%, level all)"
+"""What the validation during training measures: AP over all ground truth of the validation fold."""
 
 
 def history(events: Iterable[dict], since: float | None = None) -> list[dict]:
@@ -95,18 +97,29 @@ class LiveChart:
         """An `ipywidgets.Image` that every redraw updates (for panels; safe from a training thread)."""
         import ipywidgets
 
-        image = ipywidgets.Image(format="png", layout=ipywidgets.Layout(max_width="100%"))
+        image = ipywidgets.Image(format="png", layout=ipywidgets.Layout(max_width="100%", display="none"))
         if self.records:
             image.value = self.png()
+            image.layout.display = None
         self._images.append(image)
         return image
+
+    def reset(self, title: str | None = None) -> None:
+        """Forget the epochs drawn so far (a new run starts a fresh chart); hides the panel image."""
+        self.records = {}
+        if title is not None:
+            self.title = title
+        self._handle = None
+        for image in self._images:
+            image.layout.display = "none"
 
     def redraw(self) -> None:
         if not self.records or not (self._show or self._images):
             return
         png = self.png()
-        for image in self._images:
+        for image in self._images:  # hidden until there is something to show: no broken-image icon
             image.value = png
+            image.layout.display = None
         if self._show:
             from IPython.display import Image, display
 
@@ -120,10 +133,10 @@ class LiveChart:
 
     # -- drawing ---------------------------------------------------------------------------------
     def png(self) -> bytes:
-        """The chart as PNG bytes."""
-        import io
-
+        """The chart as PNG bytes (transparent, for light and dark themes; metrics in percent)."""
         from matplotlib.figure import Figure
+
+        from .chart_style import chart_style, figure_png
 
         rows = [self.records[k] for k in sorted(self.records)]
         epochs = [r["epoch"] for r in rows]
@@ -133,36 +146,46 @@ class LiveChart:
         metrics = [k for k in keys if k.startswith("val_")]
         headline = [k for k in metrics if not k.startswith("val_AP_")]  # per-class APs drawn thin
 
-        fig = Figure(figsize=self.size, layout="constrained")
-        ax_loss, ax_lr, ax_val = fig.subplots(1, 3)
-        style = {"marker": "o", "markersize": 3}
-        for k in losses:
-            ax_loss.plot(epochs, [_number(r.get(k)) for r in rows], label=k, **style)
-        ax_loss.set_title("loss")
-        if any(r.get("lr") is not None for r in rows):
-            ax_lr.plot(epochs, [_number(r.get("lr")) for r in rows], color="tab:purple", **style)
-            if all(_number(r.get("lr")) > 0 for r in rows):
-                ax_lr.set_yscale("log")
-        ax_lr.set_title("learning rate")
-        for k in metrics:
-            points = [(r["epoch"], _number(r[k])) for r in rows if k in r]
-            thin = k not in headline
-            ax_val.plot(*zip(*points), label=k[4:], linewidth=0.8 if thin else 2.0,
-                        linestyle="--" if thin else "-", **style)
-        ax_val.set_title("validation" if metrics else "validation (not run yet)")
-        for ax in (ax_loss, ax_lr, ax_val):
-            ax.set_xlabel("epoch")
-            ax.grid(True, alpha=0.3)
-            if len(epochs) <= 12:
-                ax.set_xticks(epochs)
-        for ax, names in ((ax_loss, losses), (ax_val, metrics)):
-            if names:
-                ax.legend(fontsize="x-small")
-        last = rows[-1]
-        fig.suptitle(f"{self.title}: epoch {last['epoch']}", fontsize="medium")
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=80)
-        return buffer.getvalue()
+        with chart_style():
+            fig = Figure(figsize=self.size, layout="constrained")
+            ax_loss, ax_lr, ax_val = fig.subplots(1, 3)
+            style = {"marker": "o", "markersize": 3}
+            for k in losses:
+                ax_loss.plot(epochs, [_number(r.get(k)) for r in rows], label=k, **style)
+            ax_loss.set_title("loss")
+            if any(r.get("lr") is not None for r in rows):
+                ax_lr.plot(epochs, [_number(r.get("lr")) for r in rows], color="tab:purple", **style)
+                if all(_number(r.get("lr")) > 0 for r in rows):
+                    ax_lr.set_yscale("log")
+            ax_lr.set_title("learning rate")
+            for k in metrics:
+                points = [(r["epoch"], 100 * _number(r[k])) for r in rows if k in r]
+                thin = k not in headline
+                line, = ax_val.plot(*zip(*points), label=k[4:], linewidth=0.8 if thin else 2.0,
+                                    linestyle="--" if thin else "-", **style)
+                if not thin:  # the latest value, written out: readable even with a single point
+                    x, y = points[-1]
+                    ax_val.annotate(f"{y:.1f}%", (x, y), textcoords="offset points", xytext=(4, 6),
+                                    color=line.get_color(), fontsize="small", fontweight="bold")
+            if metrics:  # from 0, with room for the annotation; never the -0.04..0.04 of one zero point
+                peak = max((y for line in ax_val.get_lines() for y in line.get_ydata() if not math.isnan(y)),
+                           default=0.0)
+                ax_val.set_ylim(0, min(105.0, max(5.0, 1.25 * peak)))
+                ax_val.set_ylabel("%")
+            ax_val.set_title(f"validation {VALIDATION_LEVEL}, during training" if metrics
+                             else "validation (not run yet)")
+            for ax in (ax_loss, ax_lr, ax_val):
+                ax.set_xlabel("epoch")
+                ax.grid(True, alpha=0.3)
+                ax.set_xlim(min(epochs) - 0.5, max(epochs) + 0.5)
+                if len(epochs) <= 12:
+                    ax.set_xticks(epochs)
+            for ax, names in ((ax_loss, losses), (ax_val, metrics)):
+                if names:  # below the plot, so it never covers a curve
+                    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2, fontsize="x-small")
+            last = rows[-1]
+            fig.suptitle(f"{self.title}: epoch {last['epoch']}", fontsize="medium")
+            return figure_png(fig, dpi=80)
 
 
 @contextmanager

@@ -18,7 +18,7 @@ def current_lr(model) -> float:
 
 
 class Progress(keras.callbacks.Callback):
-    """An epoch bar and a step bar (loss and learning rate in its postfix), via tqdm.auto."""
+    """An epoch bar and a step bar (loss and learning rate in its postfix), via `progress.bar`."""
 
     def __init__(self, epochs: int, steps: int, initial_epoch: int, enabled: bool):
         super().__init__()
@@ -43,14 +43,22 @@ class Progress(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if self.step_bar is not None:
             self.step_bar.close()
-        shown = {k: f"{v:.4f}" for k, v in (logs or {}).items() if k in ("loss", "val_mAP", "val_accuracy")}
-        self.epoch_bar.set_postfix(shown, refresh=False)
+        self.epoch_bar.set_postfix(epoch_postfix(logs or {}), refresh=False)
         self.epoch_bar.update(1)
 
     def on_train_end(self, logs=None):
         for b in (self.step_bar, self.epoch_bar):
             if b is not None:
                 b.close()
+
+
+def epoch_postfix(logs: dict) -> dict[str, str]:
+    """What the epoch bar shows: the loss, and validation metrics in percent with their level."""
+    shown = {"loss": f"{logs['loss']:.4f}"} if "loss" in logs else {}
+    for key, label in (("val_mAP", "val mAP (all)"), ("val_accuracy", "val accuracy")):
+        if key in logs:
+            shown[label] = f"{100 * float(logs[key]):.1f}%"
+    return shown
 
 
 class EpochEnd(keras.callbacks.Callback):

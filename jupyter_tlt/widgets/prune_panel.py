@@ -70,10 +70,9 @@ class PrunePanel(w.VBox):
         self.chart = LiveChart(title="retraining")
         self.sweep = self.pruner.sweep([round(0.05 * i, 2) for i in range(21)], min_num_filters,
                                        pruning_granularity)
-        curve = w.Image(value=figure_png(sweep_figure(self.sweep, title=self.model_path.name)), format="png",
-                        layout=w.Layout(max_width="560px"))
+        self.curve = w.Image(value=self.curve_png(threshold), format="png", layout=w.Layout(max_width="640px"))
         super().__init__([w.HTML(f"<b>Prune</b> <code>{html.escape(str(self.model_path))}</code>"),
-                          self.slider, self.label, curve,
+                          self.slider, self.label, self.curve,
                           w.HBox([self.prune_button, self.retrain_button, self.stop_button]),
                           self.out, self.status, self.chart.widget()])
 
@@ -87,8 +86,13 @@ class PrunePanel(w.VBox):
                 f"({100 * params / base_params:.1f} % of {base_params / 1e6:.3f} M), {flops_part}, "
                 f"{params * 4 / 2**20:.2f} MB of float32 weights")
 
+    def curve_png(self, threshold: float) -> bytes:
+        """The sweep curve with `threshold` marked (the one chart of the panel, redrawn in place)."""
+        return figure_png(sweep_figure(self.sweep, threshold, title=self.model_path.name))
+
     def _on_threshold(self, change) -> None:
         self.label.value = self.describe(change["new"])
+        self.curve.value = self.curve_png(change["new"])
 
     def prune(self):
         """Prune at the slider's threshold; shows and returns the PruneReport."""
@@ -103,7 +107,7 @@ class PrunePanel(w.VBox):
             except TltError as exc:
                 print(f"error: {exc}")
                 return None
-            show_prune(self.report, self.sweep)
+            show_prune(self.report, curve=False)  # the panel's own curve already marks the threshold
         self.retrain_button.disabled = False
         return self.report
 

@@ -85,9 +85,11 @@ class RegistryBrowser(w.VBox):
         except Exception as exc:  # network or registry trouble: say it, keep the widget alive
             self.message.value = f"<span style='color:#b00'>could not list models: {html.escape(str(exc))}</span>"
             return
-        self.models.options = list(self._catalogue)
-        if self._catalogue and self.models.value is None:
-            self.models.value = next(iter(self._catalogue))
+        # models with weights first, and the browser opens on one of them
+        names = sorted(self._catalogue, key=lambda n: not self._catalogue[n].get("versions", True))
+        self.models.options = names
+        if names and self.models.value is None:
+            self.models.value = names[0]
 
     def _on_model(self, change) -> None:
         name = change["new"]
@@ -100,10 +102,15 @@ class RegistryBrowser(w.VBox):
         except Exception as exc:
             self.message.value = f"<span style='color:#b00'>{html.escape(str(exc))}</span>"
             self.versions.options = []
+        from ..registry.results import cell
+
         info = self._catalogue.get(name, {})
         rows = "".join(f"<tr><th style='text-align:left'>{html.escape(str(k))}</th>"
-                       f"<td>{html.escape(str(v))}</td></tr>" for k, v in info.items())
+                       f"<td>{html.escape(cell(k, v))}</td></tr>" for k, v in info.items() if k != "name")
         self.details.value = f"<table>{rows}</table>"
+        empty = not self.versions.options
+        self.pull_button.disabled = empty
+        self.pull_button.tooltip = "no version of this model has been pushed yet: nothing to pull" if empty else ""
 
     def pull(self) -> Path | None:
         """Pull the chosen model and version into the destination folder; returns its path."""

@@ -16,8 +16,11 @@ that checkpoint. The thread only updates widgets (chart image, progress, status)
 from __future__ import annotations
 
 import html
+import os
 import threading
+import time
 import traceback
+from pathlib import Path
 from typing import Any, Callable
 
 import ipywidgets as w
@@ -84,7 +87,8 @@ def read_fields(spec) -> dict[str, Any]:
     _, height, width = views.input_shape(spec)
     arch, depth = views.backbone(spec)
     fields = {"task": "detection" if detection else "classification", "arch": arch, "n_layers": depth,
-              "width": width, "height": height}
+              "width": width, "height": height,
+              "pretrained": spec.train_config.pretrained_model_path or spec.model_config.pretrained_model_file}
     if detection:
         sources = spec.dataset_config.data_sources
         tc = spec.training_config
@@ -146,8 +150,31 @@ def build_spec(template: str, **fields: Any) -> str:
         _set(tc, "batch_size_per_gpu", fields.get("batch_size"), int)
         _set(tc, "learning_rate", fields.get("learning_rate"), float)
     text = spec_to_text(spec)
+    if fields.get("pretrained"):
+        text = with_pretrained(text, str(fields["pretrained"]).strip())
     load_experiment_spec(text, name="<form>")  # a bad combination (e.g. vgg 18) is a SpecError now
     return text
+
+
+def pretrained_choices(registry=None, folder: str | os.PathLike = ".") -> list[str]:
+    """What the pretrained-model picker offers: `registry:NAME@VERSION` for every pushed version of the
+    registry (`--registry` default: $TLT_REGISTRY or the local one), then model files under `folder`
+    (pulled copies in pretrained/, and the final models of runs/*)."""
+    from ..errors import TltError
+    from ..registry import Registry
+
+    choices = []
+    try:
+        registry = registry if registry is not None else Registry()
+        for model in registry.models():
+            if model.get("versions"):
+                choices += [f"registry:{model['name']}@{v}" for v in registry.versions(model["name"])]
+    except (TltError, OSError):  # no registry here: files only
+        pass
+    root = Path(folder)
+    for pattern in ("pretrained/**/*.keras", "pretrained/**/*.hdf5", "runs/*/weights/model.keras"):
+        choices += sorted(str(p.relative_to(root)) for p in root.glob(pattern))
+    return choices
 
 
 def with_pretrained(spec, model_path: str) -> str:
@@ -223,6 +250,12 @@ class TrainJob:
                 self.on_done(self)
 
 
+def _duration(seconds: float) -> str:
+    """`75` -> "1 min 15 s"."""
+    minutes, seconds = divmod(round(seconds), 60)
+    return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
+
+
 def error_html(error: Exception) -> str:
     """A user error (TltError) as one red line for a panel's status."""
     return f"<b style='color:#b00'>error:</b> {html.escape(str(error))}"
@@ -276,6 +309,9 @@ class TrainPanel(w.VBox):
                                            description="batch size", style=style)
         self.learning_rate = w.FloatText(value=values["learning_rate"] or 1e-3, description="learning rate",
                                          style=style)
+        self.pretrained = w.Combobox(value=values.get("pretrained") or "", options=pretrained_choices(),
+                                     placeholder="none (from scratch), a model file or registry:NAME@VERSION",
+                                     description="pretrained", ensure_option=False, **text)
         self.results_dir = w.Text(value=str(results_dir), description="results dir", **text)
         self.run_button = w.Button(description="Run", button_style="success", icon="play")
         self.stop_button = w.Button(description="Stop", button_style="danger", icon="stop", disabled=True,
@@ -292,7 +328,7 @@ class TrainPanel(w.VBox):
         self.run_button.on_click(lambda _: self.run())
         self.stop_button.on_click(lambda _: self.stop())
         data = [self.tfrecords_path] if self.task == "detection" else [self.train_path, self.val_path]
-        form = w.VBox([*data, w.HBox([self.arch, self.n_layers]), w.HBox([self.width, self.height]),
+        form = w.VBox([*data, self.pretrained, w.HBox([self.arch, self.n_layers]), w.HBox([self.width, self.height]),
                        w.HBox([self.epochs, self.batch_size]), self.learning_rate, self.results_dir])
         super().__init__([w.HTML(f"<b>Train</b> ({self.task})"), form,
                           w.HBox([self.run_button, self.stop_button, self.progress]), self.status,
@@ -306,7 +342,7 @@ class TrainPanel(w.VBox):
     def fields(self) -> dict[str, Any]:
         values = {"arch": self.arch.value, "n_layers": self.n_layers.value, "width": self.width.value,
                   "height": self.height.value, "epochs": self.epochs.value, "batch_size": self.batch_size.value,
-                  "learning_rate": self.learning_rate.value}
+                  "learning_rate": self.learning_rate.value, "pretrained": self.pretrained.value.strip()}
         if self.task == "detection":
             values["tfrecords_path"] = self.tfrecords_path.value.strip()
         else:
@@ -331,6 +367,9 @@ class TrainPanel(w.VBox):
         self.spec_view.value = text
         self.progress.max = self.epochs.value
         self.progress.value = 0
+        self.progress.description = f"0/{self.epochs.value}"
+        self.chart.reset(title=self.results_dir.value)  # a new run draws a new chart
+        self._started, self._first_epoch = time.monotonic(), None
         self.status.value = f"training in <code>{html.escape(self.results_dir.value)}</code> ..."
         self.run_button.disabled, self.stop_button.disabled = True, False
         self.job = TrainJob(text, self.results_dir.value, task=self.task, key=self.key, chart=self.chart,
@@ -353,10 +392,17 @@ class TrainPanel(w.VBox):
         return self.job.result if self.job is not None else None
 
     def _on_epoch(self, record: dict) -> None:
-        self.progress.value = min(int(record["epoch"]), self.progress.max)
-        shown = ", ".join(f"{k} {v:.4g}" for k, v in record.items()
-                          if k in ("loss", "val_mAP", "val_accuracy") and isinstance(v, float))
-        self.status.value = f"epoch {record['epoch']}/{self.progress.max}: {shown}"
+        from ..training.callbacks import epoch_postfix
+
+        epoch, total = int(record["epoch"]), self.progress.max
+        self.progress.value = min(epoch, total)
+        self.progress.description = f"{epoch}/{total}"
+        if self._first_epoch is None:  # a resumed run starts counting at its checkpoint
+            self._first_epoch = epoch - 1
+        per_epoch = (time.monotonic() - self._started) / max(1, epoch - self._first_epoch)
+        timing = f"{per_epoch:.0f} s per epoch, about {_duration(per_epoch * (total - epoch))} left"
+        shown = ", ".join(f"{k} {v}" for k, v in epoch_postfix(record).items())
+        self.status.value = f"epoch {epoch}/{total} ({timing}): {html.escape(shown)}"
 
     def _on_done(self, job: TrainJob) -> None:
         self.run_button.disabled, self.stop_button.disabled = False, True

@@ -31,12 +31,31 @@ export function formatNumber(value: number): string {
   return value.toFixed(Math.abs(value) < 10 ? 3 : 1);
 }
 
-/** Registry metrics on one line: "mAP 0.532 · recall 0.811". */
+/**
+ * Metrics stored as fractions (status files, registry manifests) that people read as percentages;
+ * the level and source are named where they are shown (training validates at level "all").
+ */
+const PERCENT_METRICS = /^(mAP|AP_.+|accuracy|top_?\d+|precision|recall)$/;
+
+/** A metric as people read it: fractions of PERCENT_METRICS in percent ("21.9%"), others as numbers. */
+export function formatMetric(name: string, value: number): string {
+  if (PERCENT_METRICS.test(name) && Math.abs(value) <= 1) {
+    return `${(100 * value).toFixed(1)}%`;
+  }
+  return formatNumber(value);
+}
+
+/** The label of a validation metric: "val mAP (all)" for detection's training-time mAP. */
+function validationLabel(name: string): string {
+  return name === 'mAP' ? 'val mAP (all)' : `val ${name}`;
+}
+
+/** Registry metrics (validation during training) on one line: "val mAP (all) 53.2% · val recall 81.1%". */
 export function formatMetrics(metrics: Metrics | null | undefined): string {
   return Object.entries(metrics ?? {})
     .filter(([, value]) => value !== null && value !== '')
     .map(([name, value]) =>
-      `${name} ${typeof value === 'number' ? formatNumber(value) : value}`
+      `${validationLabel(name)} ${typeof value === 'number' ? formatMetric(name, value) : value}`
     )
     .join(' · ');
 }
@@ -50,10 +69,10 @@ export function formatEpochs(experiment: Pick<Experiment, 'epoch' | 'epochs'>): 
   return epochs ? `epoch ${epoch}/${epochs}` : `epoch ${epoch}`;
 }
 
-/** The best metric of an experiment: "mAP 0.532", or "" when there is none yet. */
+/** The best validation metric of an experiment: "best val mAP (all) 53.2%", or "" when there is none yet. */
 export function formatBestMetric(experiment: Pick<Experiment, 'metric'>): string {
   const { metric } = experiment;
-  return metric ? `${metric.name} ${formatNumber(metric.value)}` : '';
+  return metric ? `best ${validationLabel(metric.name)} ${formatMetric(metric.name, metric.value)}` : '';
 }
 
 /**

@@ -27,6 +27,7 @@ from PIL import Image
 
 from ...atomic import ensure_writable_dir, refuse_existing, write_bytes, write_text
 from ...errors import OutputError, SpecError
+from ...progress import bar as progress_bar
 from .domain import DOMAINS, Domain, resolve_domain
 from .objects import CLASSES
 from .render import apply_sensor, encode, rasterize
@@ -191,16 +192,6 @@ def _mp_context():
     return multiprocessing.get_context("spawn")
 
 
-def _progress_bar():
-    """tqdm.auto's bar without tqdm's monitor thread, which would make the process multi-threaded."""
-    from tqdm.auto import tqdm
-
-    class Bar(tqdm):
-        monitor_interval = 0
-
-    return Bar
-
-
 def generate(out_dir, num_images=100, *, width=960, height=544, domain="source", seed=0,
              task="detection", image_format="jpg", workers=None, overwrite=False,
              crop_size=64, progress=True) -> GenerateResult:
@@ -229,8 +220,9 @@ def generate(out_dir, num_images=100, *, width=960, height=544, domain="source",
                  image_format, int(crop_size)) for a in range(0, num_images, chunk)]
     workers = min(workers, len(jobs))
     counts: Counter = Counter()
-    with _progress_bar()(total=num_images, unit="img", desc=f"synthetic {task} ({dom.name})",
-              disable=not progress) as bar:
+    # no tqdm monitor thread: it would make the process multi-threaded before it forks its workers
+    with progress_bar(total=num_images, unit="img", desc=f"synthetic {task} ({dom.name})",
+                      enabled=progress, monitor=False) as bar:
         if workers <= 1:
             for job in jobs:
                 n, c = _run_job(job)

@@ -33,14 +33,15 @@ describe('metrics', () => {
   });
 
   it('joins registry metrics and skips empty ones', () => {
-    expect(formatMetrics({ mAP: 0.5321, recall: 0.8, note: '', missing: null })).toBe(
-      'mAP 0.532 · recall 0.800'
+    expect(formatMetrics({ mAP: 0.5321, recall: 0.8, loss: 0.25, note: '', missing: null })).toBe(
+      'val mAP (all) 53.2% · val recall 80.0% · val loss 0.250'
     );
     expect(formatMetrics(null)).toBe('');
   });
 
   it('shows the best metric of an experiment, or nothing yet', () => {
-    expect(formatBestMetric({ metric: { name: 'mAP', value: 0.25 } })).toBe('mAP 0.250');
+    expect(formatBestMetric({ metric: { name: 'mAP', value: 0.25 } })).toBe('best val mAP (all) 25.0%');
+    expect(formatBestMetric({ metric: { name: 'accuracy', value: 0.9 } })).toBe('best val accuracy 90.0%');
     expect(formatBestMetric({ metric: null })).toBe('');
   });
 });
