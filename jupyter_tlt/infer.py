@@ -1,7 +1,10 @@
 """`infer`: run a model on a folder of images.
 
 Detection writes KITTI labels with a 16th `score` field (`labels/<image>.txt`) and the images with
-their boxes drawn (`images/<image>.jpg`); classification writes `predictions.csv`.
+their boxes drawn (`images/<image>.jpg`); classification writes `predictions.csv`. A detector keeps
+the boxes scored at least its class's confidence threshold (`confidence`: the flag, the spec, or the
+best-F1 threshold chosen when the model was evaluated); `all_candidates` writes every candidate to
+labels/ (for AP), while the drawn images still show what a deployment would.
 
 Example:
     >>> infer("detection", "runs/detect/weights/model.keras", "camera/frames", "runs/detect/infer")
@@ -23,8 +26,6 @@ from .data.kitti import KittiObject, write_labels
 from .errors import DataError
 from .progress import bar
 
-COLORS = [(230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48), (145, 30, 180)]
-
 
 @dataclass
 class InferResult:
@@ -34,6 +35,7 @@ class InferResult:
     counts: dict[str, int] = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)
     seconds: float = 0.0
+    thresholds: str = ""  # detection: the confidence thresholds applied, and where they came from
 
     def to_frame(self):
         import pandas as pd
@@ -42,19 +44,25 @@ class InferResult:
         return pd.DataFrame({what: self.counts}).rename_axis("class")
 
     def __str__(self) -> str:
-        return (f"{self.task} inference on {self.num_images} images in {self.seconds:.1f}s -> "
-                f"{self.output_dir}\n\n{self.to_frame().to_string()}")
+        head = (f"{self.task} inference on {self.num_images} images in {self.seconds:.1f}s -> "
+                f"{self.output_dir}")
+        return head + (f"\n{self.thresholds}" if self.thresholds else "") + f"\n\n{self.to_frame().to_string()}"
 
     def _repr_html_(self) -> str:
-        return f"<p>{str(self).splitlines()[0]}</p>" + self.to_frame().to_html()
+        import html
+
+        note = f"<p>{html.escape(self.thresholds)}</p>" if self.thresholds else ""
+        return f"<p>{html.escape(str(self).splitlines()[0])}</p>" + note + self.to_frame().to_html()
 
 
 def infer(task: str, model_path, image_dir, results_dir, *, spec=None, batch_size: int = 8,
           key: str | None = None, framework: str | None = None, overwrite: bool = False,
-          progress: bool = True) -> InferResult:
+          progress: bool = True, confidence_threshold: float | None = None,
+          all_candidates: bool = False) -> InferResult:
     """Predict every image in `image_dir` and write the results under `results_dir`.
 
-    `framework` ("keras", "onnx", "tensorrt"; default: by the file's suffix) picks the runner."""
+    `framework` ("keras", "onnx", "tensorrt"; default: by the file's suffix) picks the runner.
+    `confidence_threshold` overrides every class's threshold (see `confidence`)."""
     from .evaluate import load_for_inference
 
     start = time.perf_counter()
@@ -67,15 +75,20 @@ def infer(task: str, model_path, image_dir, results_dir, *, spec=None, batch_siz
     atomic.refuse_existing(targets, overwrite, "inference output")
     class_names = info.get("class_names") or []
     if task == "detection":
-        result = _detect(model, spec, class_names, files, out, batch_size, progress)
+        from . import confidence
+
+        thresholds = confidence.for_model(model_path, class_names, override=confidence_threshold, spec=spec)
+        result = _detect(model, spec, class_names, files, out, batch_size, progress,
+                         thresholds.active(), all_candidates)
+        result.thresholds = thresholds.describe()
     else:
         result = _classify(model, spec, class_names, files, out, batch_size, progress)
     result.seconds = time.perf_counter() - start
     return result
 
 
-def _detect(model, spec, class_names, files, out, batch_size, progress) -> InferResult:
-    from PIL import Image, ImageDraw
+def _detect(model, spec, class_names, files, out, batch_size, progress, thresholds, all_candidates) -> InferResult:
+    from PIL import Image
 
     from .data.loader import image_files_dataset
     from .detectnet.postprocess import PostprocessConfig, postprocess
@@ -95,20 +108,32 @@ def _detect(model, spec, class_names, files, out, batch_size, progress) -> Infer
                 objects = [KittiObject(class_names[c], 0.0, 0, 0.0, *map(float, box), 0.0, 0.0, 0.0,
                                        0.0, 0.0, 0.0, 0.0, score=float(s))
                            for box, c, s in zip(d.boxes, d.classes, d.scores)]
-                for o in objects:
-                    counts[o.type] += 1
-                write_labels(out / "labels" / f"{path.stem}.txt", objects)
+                keep = _kept(d, class_names, thresholds)
+                for o, k in zip(objects, keep):
+                    counts[o.type] += int(k)
+                write_labels(out / "labels" / f"{path.stem}.txt",
+                             objects if all_candidates else [o for o, k in zip(objects, keep) if k])
                 image = Image.open(path).convert("RGB")
-                draw = ImageDraw.Draw(image)
-                for o, c in zip(objects, d.classes):
-                    color = COLORS[int(c) % len(COLORS)]
-                    draw.rectangle([o.x1, o.y1, o.x2, o.y2], outline=color, width=2)
-                    draw.text((o.x1 + 2, max(0, o.y1 - 11)), f"{o.type} {o.score:.2f}", fill=color)
+                _draw_kept(image, d, keep, class_names)
                 buffer = io.BytesIO()
                 image.save(buffer, format="JPEG", quality=90)
                 written.append(atomic.write_bytes(out / "images" / f"{path.stem}.jpg", buffer.getvalue()))
                 pbar.update(1)
     return InferResult("detection", out, len(files), counts, written)
+
+
+def _kept(dets, class_names, thresholds: dict[str, float]) -> np.ndarray:
+    """Which detections (class indices into `class_names`) reach their class's threshold."""
+    limits = np.array([thresholds.get(c, -np.inf) for c in class_names] or [0.0])
+    return np.asarray(dets.scores) >= limits[np.asarray(dets.classes, dtype=np.int64)]
+
+
+def _draw_kept(image, dets, keep, class_names) -> None:
+    """The kept detections on `image`, coloured per class, readable labels (`drawing.boxes`)."""
+    from .drawing.boxes import detection_boxes, draw_boxes
+
+    draw_boxes(image, detection_boxes(np.asarray(dets.boxes)[keep], np.asarray(dets.classes)[keep],
+                                      np.asarray(dets.scores)[keep], class_names))
 
 
 def _classify(model, spec, class_names, files, out, batch_size, progress) -> InferResult:

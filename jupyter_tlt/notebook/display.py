@@ -246,9 +246,9 @@ TEXT_ONLY = ("jupyter_tlt.data.synthetic.dataset.GenerateResult", "jupyter_tlt.d
 
 def figure_png(fig, dpi: int = 90) -> bytes:
     """A matplotlib Figure as PNG bytes (no pyplot involved)."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi)
-    return buffer.getvalue()
+    from ..drawing.figures import figure_png as png
+
+    return png(fig, dpi)
 
 
 def _pretty_str(obj: Any, printer, cycle: bool) -> None:
