@@ -153,7 +153,7 @@ class ErrorAnalysis:
             listed[by] = []
             for rank, i in enumerate(worst_images(outcomes, by, WORST)):
                 name = f"{rank + 1:02d}_{_safe(outcomes[i].name or str(i))}.jpg"
-                files.append(atomic.write_bytes(out / folder / name, _jpeg(self.picture(i, outcomes[i]))))
+                files.append(atomic.write_bytes(out / folder / name, jpeg_bytes(self.picture(i, outcomes[i]))))
                 listed[by].append((f"{folder}/{name}", outcomes[i]))
         files.append(atomic.write_text(out / "index.html", _page(self, listed)))
         self.output_dir, self.files = out, files
@@ -167,7 +167,7 @@ class ErrorAnalysis:
 
         parts = [_summary_html(self), _png_tag(figure_png(curves)), _png_tag(figure_png(confusion))]
         for by, title in ((MISSED, "most missed objects"), (FP, "most false positives")):
-            cells = [_figure_cell(f"data:image/jpeg;base64,{base64.b64encode(_jpeg(self.picture(i, outcomes[i]), 320)).decode()}",
+            cells = [figure_cell(f"data:image/jpeg;base64,{base64.b64encode(jpeg_bytes(self.picture(i, outcomes[i]), 320)).decode()}",
                                   outcomes[i]) for i in worst_images(outcomes, by, 6)]
             parts.append(f"<p><b>Images with the {title}</b></p>" + _cells(cells, title))
         if self.output_dir:
@@ -212,7 +212,7 @@ def _blank_canvas(outcome):
     return Image.new("RGB", (int(boxes[:, 2].max()) + 8, int(boxes[:, 3].max()) + 8), (40, 40, 40))
 
 
-def _jpeg(image, width: int | None = None) -> bytes:
+def jpeg_bytes(image, width: int | None = None) -> bytes:
     if width and image.width > width:
         image = image.resize((width, max(1, round(image.height * width / image.width))))
     buffer = io.BytesIO()
@@ -228,7 +228,7 @@ def _png_tag(png: bytes) -> str:
     return f"<img style='max-width:100%' src='data:image/png;base64,{base64.b64encode(png).decode()}'/>"
 
 
-def _figure_cell(src: str, outcome) -> str:
+def figure_cell(src: str, outcome) -> str:
     caption = (f"{html.escape(outcome.name)}: {outcome.missed} missed, {outcome.false_positives} FP, "
                f"{outcome.true_positives} TP")
     return (f"<figure style='margin:4px'><img src='{src}' style='max-width:320px'/>"
@@ -255,7 +255,7 @@ def _summary_html(analysis: ErrorAnalysis) -> str:
 def _page(analysis: ErrorAnalysis, listed: dict) -> str:
     body = [_summary_html(analysis), "<img src='confidence_curves.png'/>", "<img src='confusion_matrix.png'/>"]
     for by, title in ((MISSED, "most missed objects"), (FP, "most false positives")):
-        cells = [_figure_cell(html.escape(src), outcome) for src, outcome in listed[by]]
+        cells = [figure_cell(html.escape(src), outcome) for src, outcome in listed[by]]
         body.append(f"<h3>Images with the {title}</h3>" + _cells(cells, title))
     return ("<!doctype html><html><head><meta charset='utf-8'><title>Error analysis</title></head>"
             "<body style='font-family:sans-serif'>" + "".join(body) + "</body></html>\n")
