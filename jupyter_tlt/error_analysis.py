@@ -102,7 +102,7 @@ class ErrorAnalysis:
                                            self.iou_thresholds, self.thresholds.active())
         image = self.images(index) if self.images else None
         if image is None:
-            image = _blank_canvas(outcome)
+            image = blank_canvas(outcome)
         draw_boxes(image, outcome_boxes(outcome))
         return image
 
@@ -205,7 +205,7 @@ def record_images(files: Sequence[str]) -> Callable[[int], object]:
     return load
 
 
-def _blank_canvas(outcome):
+def blank_canvas(outcome):
     from PIL import Image
 
     boxes = np.concatenate([outcome.truth.boxes, outcome.detections.boxes, np.zeros((1, 4)) + 64])
