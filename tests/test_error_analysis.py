@@ -93,9 +93,9 @@ def test_infer_takes_the_thresholds_chosen_at_evaluation(trained):
     from jupyter_tlt.infer import infer
 
     root, model, _ = trained
-    chosen = json.loads(json.dumps(evaluate("detection", model, progress=False).metrics.class_names))
+    names = evaluate("detection", model, progress=False).metrics.class_names
     stored = confidence.stored(model, root / "run" / "evaluate")
-    assert set(stored) == set(chosen)
+    assert set(stored) == set(names)
     result = infer("detection", model, root / "kitti" / "image_2", root / "chosen", progress=False)
     for c, v in stored.items():
         assert (f"{c} >= {v:.3g} (evaluation)" if v is not None else f"{c}: every candidate (none)") \

@@ -75,11 +75,19 @@ def confidence_figure(curves: Mapping[str, object], thresholds: Mapping[str, flo
             axes[2].plot([t], [curve.f1[at]], "o", color=color)
             axes[2].annotate(f"{t:.2f}", (t, curve.f1[at]), textcoords="offset points", xytext=(4, 4),
                              fontsize="x-small", color=color)
+    scores = np.concatenate([curves[c].thresholds for c in class_names] + [np.zeros(0)])
+    scores = scores[scores > 0]
+    # DBSCAN confidences are summed coverages: they spread over decades, so a log axis keeps the
+    # low thresholds (where the chosen ones usually are) readable
+    wide = len(scores) > 0 and scores.max() / scores.min() > 20
     for ax, what in zip(axes, ("precision", "recall", "F1")):
         ax.set_title(what, fontsize="medium")
-        ax.set_xlabel("confidence threshold")
+        ax.set_xlabel("confidence threshold" + (" (log)" if wide else ""))
         ax.set_ylim(0.0, 1.05)
-        ax.set_xlim(left=0.0)
+        if wide:
+            ax.set_xscale("log")
+        else:
+            ax.set_xlim(left=0.0)
         ax.grid(True, alpha=0.3)
     fig.legend(loc="outside right upper", fontsize="small")
     if title:
