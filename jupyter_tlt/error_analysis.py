@@ -28,7 +28,7 @@ import numpy as np
 
 from . import atomic
 from .confidence import Thresholds
-from .metrics.analysis import FP, MISSED, ConfidenceCurve, confusion_matrix, image_outcome, worst_images
+from .metrics.analysis import FP, MISSED, TP, ConfidenceCurve, confusion_matrix, image_outcome, worst_images
 from .metrics.boxes import Detections, GroundTruth
 
 WORST = 12
@@ -72,20 +72,20 @@ class ErrorAnalysis:
         """pandas DataFrame: per class, threshold, TP, FP, missed, precision, recall, F1."""
         import pandas as pd
 
-        rows = {c: dict(tp=0, fp=0, missed=0) for c in self.class_names}
+        rows = {c: dict.fromkeys((TP, FP, MISSED), 0) for c in self.class_names}
         lower = {c.lower(): c for c in self.class_names}
         for o in self.outcomes():
             for cls, state in zip(o.detections.classes, o.detection_outcome):
                 rows[lower[cls]][state] += 1
             for cls, state in zip(o.truth.classes, o.truth_outcome):
                 if state == MISSED:
-                    rows[lower[cls]]["missed"] += 1
+                    rows[lower[cls]][MISSED] += 1
         frame = pd.DataFrame.from_dict(rows, orient="index")
         frame.insert(0, "threshold", [self.thresholds.values.get(c) for c in self.class_names])
-        found = frame["tp"] + frame["fp"]
-        frame["precision"] = (frame["tp"] / found.where(found > 0)).fillna(0.0)
-        truth = frame["tp"] + frame["missed"]
-        frame["recall"] = (frame["tp"] / truth.where(truth > 0)).fillna(0.0)
+        found = frame[TP] + frame[FP]
+        frame["precision"] = (frame[TP] / found.where(found > 0)).fillna(0.0)
+        truth = frame[TP] + frame[MISSED]
+        frame["recall"] = (frame[TP] / truth.where(truth > 0)).fillna(0.0)
         pr = frame["precision"] + frame["recall"]
         frame["F1"] = (2 * frame["precision"] * frame["recall"] / pr.where(pr > 0)).fillna(0.0)
         frame.index.name = "class"

@@ -13,11 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
+from ..metrics.analysis import FP, MISSED, TP
+
 CLASS_COLORS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
                 (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)]
 """Per-class colours (matplotlib's tab10), by the class's index in the model's output order."""
 
-OUTCOME_COLORS = {"tp": (30, 170, 60), "fp": (225, 30, 30), "missed": (255, 160, 0), "": (150, 150, 150)}
+OUTCOME_COLORS = {TP: (30, 170, 60), FP: (225, 30, 30), MISSED: (255, 160, 0), "": (150, 150, 150)}
 """Error-analysis colours: true positive green, false positive red, missed object amber, other grey."""
 
 
@@ -117,12 +119,12 @@ def outcome_boxes(outcome) -> list[LabelledBox]:
     out = []
     t = outcome.truth
     for box, cls, state in zip(t.boxes, t.classes, outcome.truth_outcome):
-        if state == "missed":
-            out.append(LabelledBox(box, f"missed {cls}", OUTCOME_COLORS["missed"], dashed=True, priority=1e6))
-        elif state == "tp":
+        if state == MISSED:
+            out.append(LabelledBox(box, f"missed {cls}", OUTCOME_COLORS[MISSED], dashed=True, priority=1e6))
+        elif state == TP:
             out.append(LabelledBox(box, "", OUTCOME_COLORS[""], dashed=True))
     d = outcome.detections
     for box, cls, score, state in zip(d.boxes, d.classes, d.scores, outcome.detection_outcome):
-        prefix = "FP " if state == "fp" else ""
+        prefix = "FP " if state == FP else ""
         out.append(LabelledBox(box, f"{prefix}{cls} {score:.2f}", OUTCOME_COLORS[state], priority=float(score)))
     return out
