@@ -16,7 +16,7 @@ from pathlib import Path
 
 from . import atomic
 from .errors import DataError, SpecError
-from .progress import bar
+from .progress import bar, warn
 
 
 @dataclass
@@ -29,6 +29,7 @@ class EvaluateResult:
     output_dir: Path | None
     num_images: int
     seconds: float
+    analysis: object = None  # an error_analysis.ErrorAnalysis when asked for (detection)
 
     def to_frame(self):
         return self.metrics.to_frame()
@@ -36,13 +37,12 @@ class EvaluateResult:
     def __str__(self) -> str:
         written = (f"metrics written to {self.output_dir / 'metrics.json'}" if self.output_dir
                    else "nothing written (pass -r/--results_dir for metrics.json and PR curves)")
-        notes = "".join(f"\nwarning: {w}" for w in getattr(self.metrics, "warnings", []))
         mode = f", AP mode {self.metrics.mode}" if getattr(self.metrics, "mode", None) else ""
-        return (f"{self.metrics.format_table()}\n\n{self.num_images} images{mode}, {self.seconds:.1f}s; "
-                f"{written}{notes}")
+        text = f"{self.metrics.format_table()}\n\n{self.num_images} images{mode}, {self.seconds:.1f}s; {written}"
+        return text + (f"\n\n{self.analysis}" if self.analysis is not None else "")
 
     def _repr_html_(self) -> str:
-        return self.metrics._repr_html_()
+        return self.metrics._repr_html_() + (self.analysis._repr_html_() if self.analysis is not None else "")
 
 
 def load_for_inference(model_path, spec=None, key: str | None = None, framework: str | None = None):
@@ -64,17 +64,23 @@ def load_for_inference(model_path, spec=None, key: str | None = None, framework:
 
 def evaluate(task: str, model_path, *, spec=None, dataset_dir=None, batch_size: int | None = None,
              use_training_set: bool = False, results_dir=None, key: str | None = None,
-             framework: str | None = None, progress: bool = True,
-             ap_mode: str | None = None) -> EvaluateResult:
+             framework: str | None = None, progress: bool = True, ap_mode: str | None = None,
+             analysis: bool = False, confidence_threshold: float | None = None) -> EvaluateResult:
     """Evaluate `model_path` on the spec's validation split (or `dataset_dir` for classification).
 
     `framework` ("keras", "onnx", "tensorrt"; default: by the file's suffix) picks the runner, so an
     exported model is measured with the same data, post-processing and metric code. `ap_mode`
-    (detection) overrides the spec's average_precision_mode."""
+    (detection) overrides the spec's average_precision_mode. A detector's best-F1 confidence
+    thresholds are stored in metrics.json (see `confidence`); `analysis` also writes the error analysis
+    (`error_analysis`) under evaluate/analysis/, at those thresholds or at `confidence_threshold` for
+    every class."""
     from .tasks import make_task
     from .training.settings import settings
 
     start = time.perf_counter()
+    if analysis and task != "detection":
+        raise SpecError("--analysis is for detectors; a classifier's confusion matrix is already in "
+                        "evaluate/confusion_matrix.png")
     model, info, spec = load_for_inference(model_path, spec, key, framework)
     class_names = info.get("class_names")
     if task == "classification":
@@ -89,15 +95,48 @@ def evaluate(task: str, model_path, *, spec=None, dataset_dir=None, batch_size: 
         if task == "detection":
             truth = t.ground_truth(use_training_set)
             pbar.total = len(truth)
-            metrics = t.metrics(truth, t.predict(model, batches, pbar), mode=ap_mode)
+            detections = t.predict(model, batches, pbar)
+            metrics = t.metrics(truth, detections, mode=ap_mode)
             count = len(truth)
         else:
             predictions = t.predict(model, batches, pbar)
             metrics = t.metrics(predictions)
             count = len(predictions[0])
     out = _output_dir(model_path, results_dir)
-    _write(out, metrics, task)
-    return EvaluateResult(task, Path(model_path), metrics, out, count, time.perf_counter() - start)
+    extra, found = {}, None
+    if task == "detection":
+        extra, found = _error_analysis(t, model_path, spec, truth, detections, analysis, confidence_threshold,
+                                       use_training_set, out)
+    _write(out, metrics, task, extra)
+    return EvaluateResult(task, Path(model_path), metrics, out, count, time.perf_counter() - start, found)
+
+
+def _error_analysis(t, model_path, spec, truth, detections, analysis, override, use_training_set, out):
+    """({"confidence_thresholds": ...} for metrics.json, the ErrorAnalysis written under
+    `out`/analysis when `analysis`, else None)."""
+    from . import confidence
+    from .data.loader import split_files
+    from .error_analysis import ErrorAnalysis, record_images
+    from .metrics.analysis import confidence_curve
+
+    with warnings.catch_warnings():  # the levels' evaluation above already warned
+        warnings.simplefilter("ignore")
+        metrics_all = t.metrics(truth, detections, difficulties=(confidence.LEVEL,))
+    chosen = confidence.choose(metrics_all, model_path)
+    extra = {confidence.METRICS_KEY: chosen}
+    if not analysis:
+        return extra, None
+    thresholds = confidence.resolve(t.class_names, override=override, spec=spec, evaluated=chosen["by_class"])
+    curves = {c: confidence_curve(metrics_all.curves[c][confidence.LEVEL]) for c in t.class_names}
+    found = ErrorAnalysis(list(t.class_names), thresholds, dict(metrics_all.iou_thresholds), truth, detections,
+                          curves, record_images(split_files(spec, training=use_training_set)))
+    found.write(out / "analysis")
+    return extra, found
+
+
+def default_output_dir(model_path) -> Path:
+    """Where `evaluate` writes for a model by default (see `_output_dir`)."""
+    return _output_dir(model_path, None)
 
 
 def evaluate_predictions(predictions_dir, labels_dir, *, classes=None, mode: str = "SAMPLE",
@@ -120,10 +159,10 @@ def evaluate_predictions(predictions_dir, labels_dir, *, classes=None, mode: str
         if not classes:
             raise DataError(f"{labels_dir}: the label files hold no objects (only DontCare or nothing); "
                             "pass --classes or check the folder")
-    with warnings.catch_warnings():  # the warnings are kept in metrics.warnings and shown with the table
-        warnings.simplefilter("ignore")
-        metrics = evaluate_detection(truth, detections, list(classes), mode=mode,
-                                     iou_thresholds=iou_thresholds, difficulties=difficulties)
+    metrics = evaluate_detection(truth, detections, list(classes), mode=mode,
+                                 iou_thresholds=iou_thresholds, difficulties=difficulties)
+    for message in report.messages():
+        warn(message)
     metrics.warnings.extend(report.messages())
     out = None
     if results_dir:

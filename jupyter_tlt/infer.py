@@ -1,7 +1,10 @@
 """`infer`: run a model on a folder of images.
 
 Detection writes KITTI labels with a 16th `score` field (`labels/<image>.txt`) and the images with
-their boxes drawn (`images/<image>.jpg`); classification writes `predictions.csv`.
+their boxes drawn (`images/<image>.jpg`); classification writes `predictions.csv`. A detector keeps
+the boxes scored at least its class's confidence threshold (`confidence`: the flag, the spec, or the
+best-F1 threshold chosen when the model was evaluated); `all_candidates` writes every candidate to
+labels/ (for AP), while the drawn images still show what a deployment would.
 
 Example:
     >>> infer("detection", "runs/detect/weights/model.keras", "camera/frames", "runs/detect/infer")
@@ -24,8 +27,6 @@ from .metrics.kitti_results import result_line
 from .errors import DataError
 from .progress import bar
 
-COLORS = [(230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48), (145, 30, 180)]
-
 
 @dataclass
 class InferResult:
@@ -35,6 +36,7 @@ class InferResult:
     counts: dict[str, int] = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)
     seconds: float = 0.0
+    thresholds: str = ""  # detection: the confidence thresholds applied, and where they came from
 
     def to_frame(self):
         import pandas as pd
@@ -43,19 +45,25 @@ class InferResult:
         return pd.DataFrame({what: self.counts}).rename_axis("class")
 
     def __str__(self) -> str:
-        return (f"{self.task} inference on {self.num_images} images in {self.seconds:.1f}s -> "
-                f"{self.output_dir}\n\n{self.to_frame().to_string()}")
+        head = (f"{self.task} inference on {self.num_images} images in {self.seconds:.1f}s -> "
+                f"{self.output_dir}")
+        return head + (f"\n{self.thresholds}" if self.thresholds else "") + f"\n\n{self.to_frame().to_string()}"
 
     def _repr_html_(self) -> str:
-        return f"<p>{str(self).splitlines()[0]}</p>" + self.to_frame().to_html()
+        import html
+
+        note = f"<p>{html.escape(self.thresholds)}</p>" if self.thresholds else ""
+        return f"<p>{html.escape(str(self).splitlines()[0])}</p>" + note + self.to_frame().to_html()
 
 
 def infer(task: str, model_path, image_dir, results_dir, *, spec=None, batch_size: int = 8,
           key: str | None = None, framework: str | None = None, overwrite: bool = False,
-          progress: bool = True) -> InferResult:
+          progress: bool = True, confidence_threshold: float | None = None,
+          all_candidates: bool = False) -> InferResult:
     """Predict every image in `image_dir` and write the results under `results_dir`.
 
-    `framework` ("keras", "onnx", "tensorrt"; default: by the file's suffix) picks the runner."""
+    `framework` ("keras", "onnx", "tensorrt"; default: by the file's suffix) picks the runner.
+    `confidence_threshold` overrides every class's threshold (see `confidence`)."""
     from .evaluate import load_for_inference
 
     start = time.perf_counter()
@@ -68,15 +76,20 @@ def infer(task: str, model_path, image_dir, results_dir, *, spec=None, batch_siz
     atomic.refuse_existing(targets, overwrite, "inference output")
     class_names = info.get("class_names") or []
     if task == "detection":
-        result = _detect(model, spec, class_names, files, out, batch_size, progress)
+        from . import confidence
+
+        thresholds = confidence.for_model(model_path, class_names, override=confidence_threshold, spec=spec)
+        result = _detect(model, spec, class_names, files, out, batch_size, progress,
+                         thresholds.active(), all_candidates)
+        result.thresholds = thresholds.describe()
     else:
         result = _classify(model, spec, class_names, files, out, batch_size, progress)
     result.seconds = time.perf_counter() - start
     return result
 
 
-def _detect(model, spec, class_names, files, out, batch_size, progress) -> InferResult:
-    from PIL import Image, ImageDraw
+def _detect(model, spec, class_names, files, out, batch_size, progress, thresholds, all_candidates) -> InferResult:
+    from PIL import Image
 
     from .data.loader import image_files_dataset
     from .detectnet.postprocess import PostprocessConfig, postprocess
@@ -94,16 +107,14 @@ def _detect(model, spec, class_names, files, out, batch_size, progress) -> Infer
                 path = files[int(index)]
                 d = dets.in_original_pixels(float(scale))
                 image = Image.open(path).convert("RGB")
-                objects, kept = _kitti_results(d, class_names, image.size)
-                for o in objects:
+                objects, _ = _kitti_results(d, class_names, image.size)
+                keep = [o.score >= thresholds.get(o.type, -np.inf) for o in objects]
+                shown = [o for o, k in zip(objects, keep) if k]
+                for o in shown:
                     counts[o.type] += 1
                 atomic.write_text(out / "labels" / f"{path.stem}.txt",
-                                  "".join(result_line(o) + "\n" for o in objects))
-                draw = ImageDraw.Draw(image)
-                for o, c in zip(objects, np.asarray(d.classes)[kept]):
-                    color = COLORS[int(c) % len(COLORS)]
-                    draw.rectangle([o.x1, o.y1, o.x2, o.y2], outline=color, width=2)
-                    draw.text((o.x1 + 2, max(0, o.y1 - 11)), f"{o.type} {o.score:.2f}", fill=color)
+                                  "".join(result_line(o) + "\n" for o in (objects if all_candidates else shown)))
+                _draw(image, shown, class_names)
                 buffer = io.BytesIO()
                 image.save(buffer, format="JPEG", quality=90)
                 written.append(atomic.write_bytes(out / "images" / f"{path.stem}.jpg", buffer.getvalue()))
@@ -123,6 +134,15 @@ def _kitti_results(d, class_names, image_size) -> tuple[list[KittiObject], np.nd
     clipped, kept = clip_detections(Detections(d.boxes, names, d.scores), image_size)
     return [unknown_3d(class_names[c], box, s)
             for c, box, s in zip(classes[kept], clipped.boxes, clipped.scores)], kept
+
+
+def _draw(image, objects, class_names) -> None:
+    """Detections (KITTI result objects) on `image`, coloured per class, readable labels (`drawing.boxes`)."""
+    from .drawing.boxes import detection_boxes, draw_boxes
+
+    boxes = np.array([[o.x1, o.y1, o.x2, o.y2] for o in objects]).reshape(-1, 4)
+    draw_boxes(image, detection_boxes(boxes, [class_names.index(o.type) for o in objects],
+                                      [o.score for o in objects], class_names))
 
 
 def _classify(model, spec, class_names, files, out, batch_size, progress) -> InferResult:

@@ -176,7 +176,7 @@ def test_infer_then_evaluate_predictions_equals_evaluate_model(trained, tmp_path
         image = next((kitti / "image_2").glob(f"{name}.*"))
         shutil.copy(image, val_images / image.name)
         shutil.copy(kitti / "label_2" / f"{name}.txt", val_labels / f"{name}.txt")
-    infer("detection", model, val_images, tmp_path / "infer", progress=False)
+    infer("detection", model, val_images, tmp_path / "infer", progress=False, all_candidates=True)
     classes = read_info(model)["class_names"]
     for mode in ("SAMPLE", "KITTI_R40", "KITTI_R11"):
         by_model = evaluate("detection", model, progress=False, results_dir=tmp_path / "m",

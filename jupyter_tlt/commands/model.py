@@ -61,7 +61,15 @@ def _evaluate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("-r", "--results_dir", help="where evaluate/metrics.json goes "
                    "(default: the model's results directory)")
     p.add_argument("--use_training_set", action="store_true", help="evaluate on the training folds")
+    p.add_argument("--analysis", action="store_true", help="detection: also write the error analysis "
+                   "(TP/FP/missed images, confusion matrix with background, P/R/F1 against confidence) "
+                   "to evaluate/analysis/")
+    _confidence_arg(p, "the analysis's threshold for every class (default: the best-F1 one per class)")
     p.add_argument("-q", "--quiet", action="store_true")
+
+
+def _confidence_arg(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--confidence_threshold", type=float, default=None, metavar="SCORE", help=what)
 
 
 def _evaluate(args):
@@ -78,7 +86,8 @@ def _evaluate(args):
                     dataset_dir=args.dataset_dir, batch_size=args.batch_size,
                     use_training_set=args.use_training_set, results_dir=args.results_dir,
                     key=args.key, framework=args.framework, progress=not args.quiet,
-                    ap_mode=args.ap_mode)
+                    ap_mode=args.ap_mode, analysis=args.analysis,
+                    confidence_threshold=args.confidence_threshold)
 
 
 def _predictions_labels(args) -> str:
@@ -104,6 +113,10 @@ def _infer_args(p: argparse.ArgumentParser) -> None:
                    help="model runtime (default: by the file's suffix; tlt = keras)")
     p.add_argument("-k", "--key", default=None, help=KEY_HELP)
     p.add_argument("--overwrite", action="store_true")
+    _confidence_arg(p, "detection: keep boxes scored at least this, every class (default: the spec's "
+                    "dbscan/nms_confidence_threshold if written, else the best-F1 one chosen by evaluate)")
+    p.add_argument("--all_candidates", action="store_true", help="detection: write every candidate box "
+                   "to labels/ (for AP); the drawn images still show only the kept ones")
     p.add_argument("-q", "--quiet", action="store_true")
 
 
@@ -112,7 +125,8 @@ def _infer(args):
 
     return infer(args.task, args.model_path, args.image_dir, args.results_dir,
                  spec=args.experiment_spec_file, batch_size=args.batch_size, key=args.key, framework=args.framework,
-                 overwrite=args.overwrite, progress=not args.quiet)
+                 overwrite=args.overwrite, progress=not args.quiet,
+                 confidence_threshold=args.confidence_threshold, all_candidates=args.all_candidates)
 
 
 def _prune_args(p: argparse.ArgumentParser) -> None:

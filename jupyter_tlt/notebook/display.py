@@ -6,7 +6,8 @@
 `%load_ext jupyter_tlt` registers `show` with IPython's display formatter for these types, so any
 result that is a cell's value (e.g. `%tlt evaluate ...` or `r` on a later line) is drawn this way:
     EvaluateResult  the mAP table (class x easy / moderate / hard) and the PR curves, or the
-                    classification table and the confusion matrix
+                    classification table and the confusion matrix; with --analysis the error
+                    analysis (embedded pictures; `widgets.ErrorBrowser` adds a confidence slider)
     PruneReport     the before/after table, parameters and FLOPs against the threshold, per-layer table
     ExportResult    the files written and the check against Keras
     InferResult     counts per class and a gallery of the first images with their boxes drawn
@@ -26,7 +27,7 @@ import os
 from pathlib import Path
 from typing import Any, Callable
 
-from .chart_style import chart_style, figure_png, legend_outside
+from ..drawing.chart_style import chart_style, figure_png, legend_outside
 
 GALLERY_IMAGES = 12
 THUMBNAIL_WIDTH = 320
@@ -93,6 +94,8 @@ def show_evaluate(result) -> None:
     _display_html(f"<p><b>Evaluation</b> of <code>{html.escape(str(result.model_path))}</code></p>"
                   + table + footer, str(result))
     _display_png(figure_png(fig))
+    if getattr(result, "analysis", None) is not None:  # --analysis: static HTML, survives without a kernel
+        _display_html(result.analysis._repr_html_(), str(result.analysis))
 
 
 def map_table(metrics) -> str:

@@ -136,7 +136,7 @@ class LiveChart:
         """The chart as PNG bytes (transparent, for light and dark themes; metrics in percent)."""
         from matplotlib.figure import Figure
 
-        from .chart_style import chart_style, figure_png
+        from ..drawing.chart_style import chart_style, figure_png
 
         rows = [self.records[k] for k in sorted(self.records)]
         epochs = [r["epoch"] for r in rows]

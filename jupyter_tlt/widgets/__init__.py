@@ -4,15 +4,17 @@
     TrainPanel(task="detection", results_dir="runs/detect")
     PrunePanel("runs/detect/weights/model.keras")
     EvaluatePanel("runs")
+    ErrorBrowser(evaluate_result.analysis)
     RegistryBrowser()
 
 Each panel writes the same artifacts as the matching `%tlt` step. TensorFlow is imported only when a
 panel trains, prunes or evaluates.
 """
 
+from .error_browser import ErrorBrowser
 from .evaluate_panel import EvaluatePanel
 from .prune_panel import PrunePanel
 from .registry_browser import Registry, RegistryBrowser
 from .train_panel import TrainPanel, build_spec
 
-__all__ = ["TrainPanel", "PrunePanel", "EvaluatePanel", "RegistryBrowser", "Registry", "build_spec"]
+__all__ = ["TrainPanel", "PrunePanel", "EvaluatePanel", "ErrorBrowser", "RegistryBrowser", "Registry", "build_spec"]

@@ -6,7 +6,8 @@
 
 Evaluate calls `jupyter_tlt.evaluate.evaluate` (the same call as `%tlt evaluate`): metrics.json and
 the PR-curve PNG land in the model's `<results>/evaluate/`, and the result is drawn by
-`jupyter_tlt.notebook.show`. `panel.result` holds the last EvaluateResult.
+`jupyter_tlt.notebook.show`. `panel.result` holds the last EvaluateResult. With "error analysis"
+ticked (detection) it is `%tlt evaluate --analysis`, and the `ErrorBrowser` follows the table.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class EvaluatePanel(w.VBox):
         self.dataset_dir = w.Text(value=dataset_dir or "", description="dataset", style=style,
                                   placeholder="classification: folder of class folders (default: the spec's)",
                                   layout=w.Layout(width="640px"))
+        self.analysis = w.Checkbox(value=False, description="error analysis (detection)", indent=False)
         self.refresh_button = w.Button(description="Refresh", icon="refresh", tooltip="look for models again")
         self.evaluate_button = w.Button(description="Evaluate", button_style="primary", icon="check")
         self.refresh_button.on_click(lambda _: self.refresh())
@@ -53,7 +55,7 @@ class EvaluatePanel(w.VBox):
         self.out = w.Output()
         super().__init__([w.HTML(f"<b>Evaluate</b> a model under <code>{html.escape(str(self.folder))}</code>"),
                           w.HBox([self.model, self.refresh_button]), self.task, self.dataset_dir,
-                          self.evaluate_button, self.out])
+                          w.HBox([self.evaluate_button, self.analysis]), self.out])
         self.refresh()
 
     def refresh(self) -> None:
@@ -89,11 +91,18 @@ class EvaluatePanel(w.VBox):
         with self.out:
             try:
                 self.result = evaluate(self.task.value, self.model.value, spec=self.spec,
-                                       dataset_dir=self.dataset_dir.value.strip() or None, key=self.key)
+                                       dataset_dir=self.dataset_dir.value.strip() or None, key=self.key,
+                                       analysis=self.analysis.value and self.task.value == "detection")
             except TltError as exc:
                 print(f"error: {exc}")
                 return None
             show(self.result, rich=True)
+            if self.result.analysis is not None:
+                from IPython.display import display
+
+                from .error_browser import ErrorBrowser
+
+                display(ErrorBrowser(self.result.analysis))
         return self.result
 
 
