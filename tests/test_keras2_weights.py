@@ -13,30 +13,16 @@ from jupyter_tlt.models.keras2_weights import (is_keras2_file, load_keras2_weigh
                                                save_as_keras2)
 from jupyter_tlt.train import train
 from train_fixtures import detection_records, detection_spec
+from weight_fixtures import randomize
 
 tf_keras = pytest.importorskip("tf_keras")
 
 SHAPE = (64, 96, 3)
 
 
-def randomized(model, seed=0):
-    """`model` with random weights and BN statistics (fresh BNs are the identity, which hides bugs)."""
-    rng = np.random.default_rng(seed)
-    for layer in model.layers:
-        weights = layer.get_weights()
-        if type(layer).__name__ == "BatchNormalization":
-            g, b, m, v = (w.shape for w in weights)
-            weights = [rng.uniform(0.5, 1.5, g), rng.normal(0, 0.1, b), rng.normal(0, 0.1, m),
-                       rng.uniform(0.5, 2.0, v)]
-        elif weights:
-            weights = [rng.normal(0, 0.05, w.shape) for w in weights]
-        layer.set_weights([np.asarray(w, np.float32) for w in weights])
-    return model
-
-
 @pytest.mark.parametrize("weights_only", [False, True])
 def test_a_tao_file_of_the_same_model_gives_the_same_outputs(tmp_path, weights_only):
-    source = randomized(build_classifier("resnet", 18, SHAPE, 3))
+    source = randomize(build_classifier("resnet", 18, SHAPE, 3))
     path = save_as_keras2(source, tmp_path / "resnet18.hdf5", weights_only=weights_only)
     with h5py.File(path, "r") as h5:  # genuine Keras 2: tf-keras' layout and version stamp
         assert h5.attrs["keras_version"].startswith("2.")
@@ -55,14 +41,14 @@ def test_a_tao_file_of_the_same_model_gives_the_same_outputs(tmp_path, weights_o
 
 
 def test_conv_biases_are_folded_and_mismatches_reported(tmp_path):
-    source = randomized(build_classifier("resnet", 18, SHAPE, 3))
+    source = randomize(build_classifier("resnet", 18, SHAPE, 3))
     path = save_as_keras2(source, tmp_path / "tao.hdf5", conv_bias=True)
     with h5py.File(path, "a") as h5:  # TAO's convolutions have biases: give them values
         group = h5["model_weights"]
         bias = np.random.default_rng(2).normal(0, 0.1, 64).astype(np.float32)
         group["block_1a_conv_1"]["block_1a_conv_1"]["bias:0"][...] = bias
     # Deliberate mismatches: a 5-class head, a renamed layer, a layer ours lacks.
-    other = randomized(build_classifier("resnet", 18, SHAPE, 5), seed=3)
+    other = randomize(build_classifier("resnet", 18, SHAPE, 5), seed=3)
     head = save_as_keras2(other, tmp_path / "head.hdf5")
     with h5py.File(path, "a") as h5, h5py.File(head, "r") as src:
         g = h5["model_weights"]
@@ -98,14 +84,14 @@ def test_tlt_and_etlt_and_foreign_files_are_refused_clearly(tmp_path):
     encrypted.write_bytes(b"\x00" * 64)
     with pytest.raises(DataError, match="encrypted TAO model .* use NGC's unencrypted pretrained backbone"):
         load_keras2_weights(model, encrypted)
-    vgg = save_as_keras2(randomized(build_classifier("vgg", 16, SHAPE, 3)), tmp_path / "vgg.hdf5")
+    vgg = save_as_keras2(randomize(build_classifier("vgg", 16, SHAPE, 3)), tmp_path / "vgg.hdf5")
     with pytest.raises(SpecError, match="no layer name matches"):
         load_keras2_weights(build_classifier("googlenet", None, SHAPE, 3), vgg)
 
 
 def test_a_spec_trains_from_a_tao_file(tmp_path):
     records = detection_records(tmp_path / "data", n=8)
-    backbone = randomized(build_classifier("resnet", 18, SHAPE, 3))
+    backbone = randomize(build_classifier("resnet", 18, SHAPE, 3))
     path = save_as_keras2(backbone, tmp_path / "pretrained_detectnet_v2_resnet18.hdf5")
     spec = detection_spec(records, epochs=1, width=SHAPE[1], height=SHAPE[0], arch="resnet", layers=18,
                           pretrained=str(path))
@@ -118,7 +104,7 @@ def test_a_spec_trains_from_a_tao_file(tmp_path):
 def test_tao_files_are_accepted_for_push(tmp_path):
     from jupyter_tlt.registry.model_file import describe_model
 
-    model = randomized(build_classifier("resnet", 18, SHAPE, 3))
+    model = randomize(build_classifier("resnet", 18, SHAPE, 3))
     for weights_only in (False, True):
         path = save_as_keras2(model, tmp_path / f"w{weights_only}.hdf5", weights_only=weights_only)
         assert describe_model(path)["encrypted"] is False
