@@ -60,6 +60,7 @@ def read_coco(annotation_file: str | os.PathLike, image_dir: str | os.PathLike
         name = str(c["name"]).strip().replace(" ", "_")  # KITTI class names hold no whitespace
         categories[c["id"]] = name
     by_id: dict[object, CocoImage] = {}
+    listed = set(os.listdir(image_dir)) if image_dir.is_dir() else set()  # one listing, not a stat per image
     seen_ids: dict[str, object] = {}
     for im in data["images"]:
         if not isinstance(im, dict) or not {"id", "file_name"} <= set(im):
@@ -71,7 +72,7 @@ def read_coco(annotation_file: str | os.PathLike, image_dir: str | os.PathLike
                                    f"name {im['file_name']!r}; keep one entry per image.")
             continue
         seen_ids[frame_id] = im["id"]
-        if not file.is_file():
+        if im["file_name"] not in listed and not file.is_file():
             problem(MISSING_IMAGE, f"image {im['id']} ({im['file_name']}) is not in {image_dir}; "
                                    "add the file or check coco_config.img_dir_names.")
             continue
@@ -98,8 +99,7 @@ def read_coco(annotation_file: str | os.PathLike, image_dir: str | os.PathLike
                                       "add the category.")
             continue
         box = ann.get("bbox")
-        if not (isinstance(box, list) and len(box) == 4
-                and all(isinstance(v, (int, float)) and math.isfinite(v) for v in box)):
+        if not _is_box(box):
             problem(BAD_BOX, f"{where}: bbox {box!r} is not [x, y, width, height] in pixels; fix it.")
             continue
         x, y, w, h = map(float, box)
@@ -119,6 +119,17 @@ def read_coco(annotation_file: str | os.PathLike, image_dir: str | os.PathLike
                                          0, 0, 0, 0, 0, 0, 0))
         image.annotation_ids.append(aid if isinstance(aid, int) else 0)
     return sorted(by_id.values(), key=lambda i: i.frame_id), problems
+
+
+def _is_box(box) -> bool:
+    """A list of four finite numbers (checked in one sum: this runs for every annotation)."""
+    if type(box) is not list or len(box) != 4:
+        return False
+    try:
+        total = 0.0 + box[0] + box[1] + box[2] + box[3]  # TypeError for strings, None, lists
+    except TypeError:
+        return False
+    return math.isfinite(total)
 
 
 def _load(path: Path) -> dict:

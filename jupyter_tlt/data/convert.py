@@ -284,7 +284,9 @@ class _Shard:
 
     def job(self) -> _Job:
         def labels(f: Frame):
-            return str(f.label) if isinstance(f.label, Path) else f.label
+            if isinstance(f.label, tuple):  # plain field tuples pickle far faster than dataclasses
+                return tuple(tuple(vars(o).values()) for o in f.label)
+            return None if f.label is None else str(f.label)
 
         return _Job(str(self.tmp), [(f.frame_id, str(f.image), labels(f)) for f in self.frames],
                     self.class_names)
@@ -294,10 +296,10 @@ class _Shard:
 class _Job:
     """What a worker needs to write one shard, in plain strings (Path objects are slow to unpickle):
     the temporary path, (frame id, image path, labels) per frame, where labels are a label file's
-    path or the objects, and the class names when the label files are YOLO's."""
+    path or the objects' KittiObject fields, and the class names when the label files are YOLO's."""
 
     tmp: str
-    frames: list[tuple[str, str, str | None | tuple[kitti.KittiObject, ...]]]
+    frames: list[tuple[str, str, str | None | tuple[tuple, ...]]]
     class_names: tuple[str, ...] = ()
 
 
@@ -510,8 +512,8 @@ def _encode(frame_id: str, image: str, data: bytes, label, counts: dict[str, int
     if not images.is_complete(data):
         raise DataError(f"{image}: truncated image (the file ends before the image data does); "
                         "re-export or remove it.")
-    if isinstance(label, tuple):  # read from a COCO file, already checked
-        objects, problems = list(label), []
+    if isinstance(label, tuple):  # KittiObject fields, read from a COCO file and checked there
+        objects, problems = [kitti.KittiObject(*fields) for fields in label], []
     elif class_names:
         numbered, problems = yolo.read_labels_numbered(label, width, height, class_names)
         objects = [o for _, o in numbered]
