@@ -110,6 +110,15 @@ def test_coco_spec_checks_partitions(tmp_path):
         dataset_convert(spec, tmp_path / "c", progress=False)
 
 
+def test_a_spec_names_one_source(tmp_path):
+    spec = ('kitti_config { root_directory_path: "k" image_dir_name: "i" label_dir_name: "l" }\n'
+            'yolo_config { root_directory_path: "y" class_names_file: "data.yaml" }\n')
+    with pytest.raises(SpecError, match="both kitti_config and yolo_config; .* keep one block"):
+        dataset_convert(spec, tmp_path / "c", progress=False)
+    with pytest.raises(SpecError, match="missing required field 'yolo_config.class_names_file'"):
+        dataset_convert('yolo_config { root_directory_path: "y" }', tmp_path / "c", progress=False)
+
+
 def yolo_dataset(tmp_path, lines=None, names="names: [car, person]\n"):
     root = tmp_path / "yolo"
     for i in range(5):

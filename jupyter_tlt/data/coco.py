@@ -19,6 +19,7 @@ from typing import Iterable
 from ..atomic import write_text
 from ..errors import DataError
 from .kitti import DEGENERATE_BOX, DONTCARE, KittiObject, Problem
+from .validate import DUPLICATE_IMAGE
 
 BOX_TOLERANCE = 0.5  # pixels a box may reach past the declared image size (rounding in tools)
 
@@ -68,7 +69,7 @@ def read_coco(annotation_file: str | os.PathLike, image_dir: str | os.PathLike
         file = image_dir / im["file_name"]
         frame_id = Path(im["file_name"]).with_suffix("").as_posix()
         if frame_id in seen_ids:
-            problem(MISSING_IMAGE, f"images {seen_ids[frame_id]} and {im['id']} share the file "
+            problem(DUPLICATE_IMAGE, f"images {seen_ids[frame_id]} and {im['id']} share the file "
                                    f"name {im['file_name']!r}; keep one entry per image.")
             continue
         seen_ids[frame_id] = im["id"]

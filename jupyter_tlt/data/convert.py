@@ -167,7 +167,7 @@ def _read_source(spec, num_folds: int, validation_fold: int
             found, problems = coco.read_coco(root / annotations, root / img_dir)
             skipped += coco.raise_errors(problems)
             folds.append([Frame(i.frame_id, i.path, tuple(i.objects)) for i in found])
-        shards = list(cc.num_shards) or [value(cc, "num_shards") or 10]
+        shards = list(cc.num_shards) or [value(cc, "num_shards")]
         return folds, shards * num_folds if len(shards) == 1 else shards, (), skipped
     if spec.HasField("yolo_config"):
         yc = spec.yolo_config
