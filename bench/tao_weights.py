@@ -49,19 +49,30 @@ def main() -> None:
         train(detection_spec(source, epochs=args.source_epochs, **size), work / "source_run", progress=False)
     tao = save_as_keras2(load_model(ours), work / "source_tao.hdf5")
 
-    maps = {}
+    maps, models = {}, {}
     for name, pretrained in (("our .keras", ours), ("TAO-format .hdf5 (tf-keras)", tao)):
         run = work / ("from_keras" if pretrained == ours else "from_tao")
         t = time.perf_counter()
         result = train(detection_spec(target, epochs=args.epochs, pretrained=str(pretrained), **size),
                        run, progress=False)
         ev = evaluate("detection", result.model_path, progress=False)
-        maps[name] = ev.metrics.mAP["moderate"] * 100
+        maps[name], models[name] = ev.metrics.mAP["moderate"] * 100, result.model_path
         print(f"fine-tuned from {name}: moderate mAP {maps[name]:.2f}% ({time.perf_counter() - t:.0f}s); "
               f"{result.transfer}")
     a, b = maps.values()
     print(f"input {args.width}x{args.height}, resnet18, {args.source} source / {args.target} target images, "
           f"{args.epochs} fine-tuning epochs: |difference| = {abs(a - b):.2f} mAP points (goal <= 0.1)")
+    print(f"largest output difference of the two fine-tuned models on target-sized inputs: "
+          f"{output_difference(*models.values(), args.height, args.width):.3g}")
+
+
+def output_difference(model_a, model_b, height: int, width: int) -> float:
+    """Max |a - b| over both heads' outputs on random images: 0 when the two runs are the same."""
+    import numpy as np
+
+    x = np.random.default_rng(0).uniform(0, 1, (4, height, width, 3)).astype(np.float32)
+    outs = [load_model(m).predict(x, verbose=0) for m in (model_a, model_b)]
+    return max(float(np.max(np.abs(p - q))) for p, q in zip(*outs))
 
 
 if __name__ == "__main__":
