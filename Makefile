@@ -13,6 +13,9 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
+	# tf-keras (Keras 2) writes genuine TAO-style HDF5 files in tests; --no-deps: it asks for the full
+	# `tensorflow` wheel, which would clash with tensorflow-cpu
+	$(PY) -m pip install -q --no-deps 'tf-keras>=2.21,<2.22'
 	$(VENV)/bin/jupyter-builder develop --overwrite .   # the TLT sidebar, linked into this venv's JupyterLab
 	touch $(STAMP)
 

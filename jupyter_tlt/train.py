@@ -87,6 +87,7 @@ def train(spec, results_dir, *, task: str | None = None, gpus: int = 1, devices=
     from .training import distribute
     from .training.callbacks import EpochEnd, Progress
     from .models.imagenet import is_imagenet, load_imagenet_weights
+    from .models.keras2_weights import is_keras2_file, load_keras2_weights, refuse_encrypted_tao
     from .training.settings import make_optimizer, pretrained_path, settings
 
     keras = keras()
@@ -110,7 +111,10 @@ def train(spec, results_dir, *, task: str | None = None, gpus: int = 1, devices=
     transfer_text = ""
     source = pretrained_path(spec)  # a registry reference is pulled here, once
     imagenet = is_imagenet(source)
-    pretrained = _load_pretrained(source, key) if source and not imagenet else None
+    if source:
+        refuse_encrypted_tao(source)
+    keras2 = bool(source) and not imagenet and is_keras2_file(source)  # a TAO/NGC .hdf5
+    pretrained = _load_pretrained(source, key) if source and not (imagenet or keras2) else None
     with strategy.scope():
         model = t.build()
         if pretrained and pretrained[1].get("pruned"):
@@ -124,6 +128,8 @@ def train(spec, results_dir, *, task: str | None = None, gpus: int = 1, devices=
                 transfer_text = _transfer_pretrained(source, *pretrained, model, t.class_names)
             elif imagenet:
                 transfer_text = f"{source}: {load_imagenet_weights(model, *views.backbone(spec), source)}"
+            elif keras2:
+                transfer_text = f"{source}: {load_keras2_weights(model, source)}"
     if initial_epoch >= conf.epochs:
         raise TltError(f"{results_dir}: already holds a checkpoint of epoch {initial_epoch} of "
                        f"{conf.epochs}; raise the number of epochs in the spec to train further, or "

@@ -14,6 +14,7 @@ from jupyter_tlt.models.imagenet import CAFFE_MEAN_BGR, load_imagenet_weights
 from jupyter_tlt.models.naming import bn_name
 from jupyter_tlt.train import train
 from train_fixtures import detection_records, detection_spec
+from weight_fixtures import randomize
 
 import keras
 
@@ -22,17 +23,7 @@ SHAPE = (64, 96, 3)
 
 def keras_weights_file(app: str, path, seed: int = 0):
     """Keras Applications' `app` without top, random weights and BN statistics, saved to `path`."""
-    model = getattr(keras.applications, app)(include_top=False, weights=None, input_shape=SHAPE)
-    rng = np.random.default_rng(seed)
-    for layer in model.layers:
-        weights = layer.get_weights()
-        if type(layer).__name__ == "BatchNormalization":
-            gamma, beta, mean, var = (w.shape for w in weights)
-            weights = [rng.uniform(0.5, 1.5, gamma), rng.normal(0, 0.1, beta), rng.normal(0, 0.1, mean),
-                       rng.uniform(0.5, 2.0, var)]
-        elif weights:
-            weights = [rng.normal(0, 0.05, w.shape) for w in weights]
-        layer.set_weights([np.asarray(w, np.float32) for w in weights])
+    model = randomize(getattr(keras.applications, app)(include_top=False, weights=None, input_shape=SHAPE), seed)
     model.save_weights(path)
     return model
 
@@ -107,9 +98,10 @@ def test_a_spec_trains_from_imagenet_weights(tmp_path):
 
 
 def test_bad_references_are_clear(tmp_path):
-    ours = build_classifier("resnet", 18, SHAPE, 3)
-    with pytest.raises(SpecError, match="ImageNet weights for resnet50, vgg16, vgg19 only, not resnet18"):
-        load_imagenet_weights(ours, "resnet", 18, "imagenet")
+    ours = build_classifier("resnet", 10, SHAPE, 3)
+    with pytest.raises(SpecError, match="ImageNet weights exist for resnet50, vgg16, vgg19, resnet18, resnet34, "
+                                        "resnet50 only, not resnet10"):
+        load_imagenet_weights(ours, "resnet", 10, "imagenet")
     vgg = build_classifier("vgg", 16, SHAPE, 3)
     with pytest.raises(SpecError, match="does not exist"):
         load_imagenet_weights(vgg, "vgg", 16, f"imagenet:{tmp_path / 'missing.h5'}")

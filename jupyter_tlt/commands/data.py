@@ -31,9 +31,10 @@ def _generate(args):
 
 
 def _validate_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("root", help="dataset root holding image_2/ and label_2/")
+    p.add_argument("root", nargs="?", help="KITTI dataset root holding image_2/ and label_2/ "
+                   "(COCO and YOLO datasets are named by the spec's coco_config or yolo_config)")
     p.add_argument("-d", "--dataset_export_spec", help="conversion spec whose target_class_mapping "
-                   "the class names are checked against")
+                   "the class names are checked against, or whose coco_config/yolo_config is checked")
     p.add_argument("--image_dir_name", default=None, help="image folder under root (default image_2)")
     p.add_argument("--label_dir_name", default=None, help="label folder under root (default label_2)")
     p.add_argument("--no_image_check", action="store_true", help="skip decoding every image (faster)")
@@ -43,14 +44,23 @@ def _validate_args(p: argparse.ArgumentParser) -> None:
 def _validate(args):
     from ..data.validate import validate_dataset
 
+    from ..errors import SpecError
+
     mapping, image_dir, label_dir = None, args.image_dir_name, args.label_dir_name
     if args.dataset_export_spec:
+        from ..data.validate_sources import validate_spec_source
         from ..spec import load_conversion_spec
 
         spec = load_conversion_spec(args.dataset_export_spec)
+        report = validate_spec_source(spec, check_images=not args.no_image_check)
+        if report is not None:
+            return report
         mapping = dict(spec.target_class_mapping) or None
         image_dir = image_dir or spec.kitti_config.image_dir_name or None
         label_dir = label_dir or spec.kitti_config.label_dir_name or None
+    if args.root is None:
+        raise SpecError("dataset-validate: give the KITTI dataset root, or -d a conversion spec "
+                        "with coco_config or yolo_config.")
     return validate_dataset(args.root, image_dir_name=image_dir or "image_2",
                             label_dir_name=label_dir or "label_2", class_mapping=mapping,
                             check_images=not args.no_image_check, progress=not args.quiet)
@@ -74,6 +84,27 @@ def _convert(args):
                            verbose=args.verbose, workers=args.workers, progress=not args.quiet)
 
 
+def _export_args(p: argparse.ArgumentParser) -> None:
+    from ..data.export_labels import FORMATS
+
+    p.add_argument("root", help="KITTI dataset root holding image_2/ and label_2/")
+    p.add_argument("-o", "--output_dir", required=True, help="folder to write the dataset into")
+    p.add_argument("--format", required=True, choices=FORMATS, help="coco or yolo")
+    p.add_argument("--image_dir_name", default="image_2", help="image folder under root (default image_2)")
+    p.add_argument("--label_dir_name", default="label_2", help="label folder under root (default label_2)")
+    p.add_argument("--classes", nargs="+", default=None,
+                   help="class names in id order (default: every class found, sorted)")
+    _common(p)
+
+
+def _export(args):
+    from ..data.export_labels import dataset_export
+
+    return dataset_export(args.root, args.output_dir, args.format, image_dir_name=args.image_dir_name,
+                          label_dir_name=args.label_dir_name, classes=args.classes,
+                          overwrite=args.overwrite, progress=not args.quiet)
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -82,8 +113,10 @@ def _common(p: argparse.ArgumentParser) -> None:
 STEPS = [
     Step("generate", "Generate a synthetic street-scene dataset (source or target domain).",
          _generate_args, _generate),
-    Step("dataset-validate", "Check a KITTI dataset and print its class statistics.",
+    Step("dataset-validate", "Check a KITTI, COCO or YOLO dataset and print its class statistics.",
          _validate_args, _validate, aliases=("dataset_validate",)),
-    Step("dataset-convert", "Convert a KITTI dataset to sharded TFRecords.",
+    Step("dataset-convert", "Convert a KITTI, COCO or YOLO dataset to sharded TFRecords.",
          _convert_args, _convert, aliases=("dataset_convert",)),
+    Step("dataset-export", "Write a KITTI dataset as COCO or YOLO for other tools.",
+         _export_args, _export, aliases=("dataset_export",)),
 ]

@@ -1,4 +1,4 @@
-"""`dataset-convert`: KITTI images and labels to sharded TFRecords with TAO's partition semantics.
+"""`dataset-convert`: KITTI, COCO or YOLO datasets to sharded TFRecords with TAO's partition semantics.
 
 Shards are written by worker processes, one whole shard per task, under temporary names; they get
 their final names only when every shard is complete. Nothing here imports TensorFlow: records are
@@ -30,7 +30,7 @@ from ..errors import DataError, OutputError, SpecError, TltError
 from ..progress import bar, warn
 from ..spec import load_conversion_spec
 from ..spec.defaults import value
-from . import images, kitti, tfrecord
+from . import coco, images, kitti, tfrecord, yolo
 from .tfrecord_io import RecordWriter
 
 PARTITION_SEED = 42  # fixed, so the same data always gives the same train/validation split
@@ -42,11 +42,12 @@ about 0.05 s, plus about 0.3 s for the forkserver on a process's first conversio
 
 @dataclass
 class Frame:
-    """One image and its label file."""
+    """One image and its labels: a KITTI or YOLO label file (None: a YOLO image with no objects),
+    or the objects themselves (read from a COCO file)."""
 
     frame_id: str
     image: Path
-    label: Path
+    label: Path | None | tuple[kitti.KittiObject, ...]
 
 
 @dataclass
@@ -92,26 +93,25 @@ class ConvertResult:
 def dataset_convert(spec, output_filename: str | os.PathLike, *, validation_fold: int = 0,
                     overwrite: bool = False, verbose: bool = False, progress: bool = True,
                     workers: int | None = None) -> ConvertResult:
-    """Convert the KITTI dataset named by a conversion spec (path, text or dict) to TFRecords.
+    """Convert the dataset named by a conversion spec (path, text or dict) to TFRecords; the spec's
+    kitti_config, coco_config or yolo_config says where the data is and how it is labelled.
 
     `workers` is the number of processes writing shards; None picks one per CPU (at most one per
     non-empty shard, and none for small datasets). The output is the same for any number."""
     start = time.perf_counter()
     spec = load_conversion_spec(spec)
-    kc = spec.kitti_config
-    num_folds = value(kc, "num_partitions") if value(kc, "partition_mode") == "sequence" else 2
+    num_folds = _num_folds(spec)
     if not 0 <= validation_fold < num_folds:
         raise SpecError(f"-f/--validation_fold {validation_fold} is out of range: the spec makes "
                         f"{num_folds} partitions, so use 0 to {num_folds - 1}.")
-    frames = _pair_frames(spec)
-    folds = _partition(frames, kc, num_folds, validation_fold)
+    folds, num_shards, class_names, skipped = _read_source(spec, num_folds, validation_fold)
 
     output_filename = str(output_filename)
     out_dir = ensure_writable_dir(Path(output_filename).parent)
     prefix = Path(output_filename).name
     refuse_existing(sorted(out_dir.glob(f"{prefix}-fold-*")), overwrite, "converted dataset")
 
-    shards = _plan_shards(output_filename, folds, value(kc, "num_shards"))
+    shards = _plan_shards(output_filename, folds, num_shards, class_names)
     total = sum(len(f) for f in folds)
     n_workers = _worker_count(workers, shards, total)
     renamed: list[Path] = []
@@ -132,7 +132,6 @@ def dataset_convert(spec, output_filename: str | os.PathLike, *, validation_fold
         raise
 
     objects_per_fold: list[dict[str, int]] = [{} for _ in range(num_folds)]
-    skipped = 0
     for s, (counts, bad) in zip(shards, results):
         skipped += bad
         for name, n in counts.items():
@@ -149,17 +148,52 @@ def dataset_convert(spec, output_filename: str | os.PathLike, *, validation_fold
     return result
 
 
-def _pair_frames(spec) -> list[Frame]:
-    """Match every label file with its image; any unmatched file is an error naming it."""
+def _num_folds(spec) -> int:
+    if spec.HasField("coco_config"):
+        return value(spec.coco_config, "num_partitions")
+    kc = spec.kitti_config
+    return value(kc, "num_partitions") if value(kc, "partition_mode") == "sequence" else 2
+
+
+def _read_source(spec, num_folds: int, validation_fold: int
+                 ) -> tuple[list[list[Frame]], list[int], tuple[str, ...], int]:
+    """The frames of each fold, the shards of each fold, the YOLO class names (empty for the
+    other sources) and the number of degenerate COCO boxes skipped."""
+    if spec.HasField("coco_config"):
+        cc = spec.coco_config
+        folds, skipped = [], 0
+        for img_dir, annotations in zip(cc.img_dir_names, cc.annotation_files):
+            root = Path(cc.root_directory_path)
+            found, problems = coco.read_coco(root / annotations, root / img_dir)
+            skipped += coco.raise_errors(problems)
+            folds.append([Frame(i.frame_id, i.path, tuple(i.objects)) for i in found])
+        shards = list(cc.num_shards) or [value(cc, "num_shards")]
+        return folds, shards * num_folds if len(shards) == 1 else shards, (), skipped
+    if spec.HasField("yolo_config"):
+        yc = spec.yolo_config
+        root = Path(yc.root_directory_path)
+        names = tuple(yolo.read_class_names(root / yc.class_names_file))
+        frames = _pair_frames(root / value(yc, "image_dir_name"), root / value(yc, "label_dir_name"),
+                              "yolo_config.root_directory_path, image_dir_name, label_dir_name",
+                              label_optional=True)
+        folds = _random_partition(frames, value(yc, "val_split"), validation_fold)
+        return folds, [value(yc, "num_shards")] * num_folds, names, 0
     kc = spec.kitti_config
     root = Path(kc.root_directory_path)
     image_root = Path(spec.image_directory_path) if spec.image_directory_path else root
-    image_dir, label_dir = image_root / kc.image_dir_name, root / kc.label_dir_name
+    frames = _pair_frames(image_root / kc.image_dir_name, root / kc.label_dir_name,
+                          "kitti_config.root_directory_path, image_dir_name, label_dir_name")
+    folds = _partition(frames, kc, num_folds, validation_fold)
+    return folds, [value(kc, "num_shards")] * num_folds, (), 0
+
+
+def _pair_frames(image_dir: Path, label_dir: Path, fields: str, *,
+                 label_optional: bool = False) -> list[Frame]:
+    """Match every label file with its image; any unmatched file is an error naming it (an image
+    without a label file is a frame without objects when `label_optional`, YOLO's convention)."""
     for what, d in (("image", image_dir), ("label", label_dir)):
         if not d.is_dir():
-            raise DataError(f"{d}: {what} directory not found; expected the KITTI layout "
-                            f"root/{kc.image_dir_name} and root/{kc.label_dir_name} "
-                            "(kitti_config.root_directory_path, image_dir_name, label_dir_name).")
+            raise DataError(f"{d}: {what} directory not found; check {fields}.")
     image_paths = images.find_images(image_dir)
     labels = {p.stem: p for p in label_dir.glob("*.txt")}
     missing_image = sorted(set(labels) - set(image_paths))
@@ -168,13 +202,16 @@ def _pair_frames(spec) -> list[Frame]:
         raise DataError(f"{labels[missing_image[0]]}: label file has no image in {image_dir}"
                         f"{_and_more(missing_image)}; add the image or remove the label "
                         "(`tlt dataset-validate` lists every problem).")
+    if label_optional:
+        if not image_paths:
+            raise DataError(f"{image_dir}: no images found; check {fields}.")
+        return [Frame(stem, image_paths[stem], labels.get(stem)) for stem in sorted(image_paths)]
     if missing_label:
         raise DataError(f"{image_paths[missing_label[0]]}: image has no label file in {label_dir}"
                         f"{_and_more(missing_label)}; add a label file (an empty one for an image "
                         "with no objects) or remove the image.")
     if not labels:
-        raise DataError(f"{label_dir}: no label files (*.txt) found; check "
-                        "kitti_config.root_directory_path and label_dir_name.")
+        raise DataError(f"{label_dir}: no label files (*.txt) found; check {fields}.")
     return [Frame(stem, image_paths[stem], labels[stem]) for stem in sorted(labels)]
 
 
@@ -187,9 +224,13 @@ def _partition(frames: list[Frame], kc, num_folds: int, validation_fold: int) ->
     deals whole sequences (from kitti_sequence_to_frames_file) to folds, largest first."""
     if value(kc, "partition_mode") == "sequence":
         return _partition_by_sequence(frames, kc, num_folds)
+    return _random_partition(frames, value(kc, "val_split"), validation_fold)
+
+
+def _random_partition(frames: list[Frame], val_split: float, validation_fold: int) -> list[list[Frame]]:
     shuffled = list(frames)
     random.Random(PARTITION_SEED).shuffle(shuffled)
-    n_val = int(round(len(frames) * value(kc, "val_split") / 100.0))
+    n_val = int(round(len(frames) * val_split / 100.0))
     val, train = shuffled[:n_val], shuffled[n_val:]
     folds = [train, train]
     folds[validation_fold] = val
@@ -239,31 +280,42 @@ class _Shard:
     tmp: Path
     final: Path
 
+    class_names: tuple[str, ...] = ()
+
     def job(self) -> _Job:
-        return _Job(str(self.tmp), [(f.frame_id, str(f.image), str(f.label)) for f in self.frames])
+        def labels(f: Frame):
+            if isinstance(f.label, tuple):  # plain field tuples pickle far faster than dataclasses
+                return tuple(tuple(vars(o).values()) for o in f.label)
+            return None if f.label is None else str(f.label)
+
+        return _Job(str(self.tmp), [(f.frame_id, str(f.image), labels(f)) for f in self.frames],
+                    self.class_names)
 
 
 @dataclass
 class _Job:
     """What a worker needs to write one shard, in plain strings (Path objects are slow to unpickle):
-    the temporary path, and (frame id, image path, label path) per frame."""
+    the temporary path, (frame id, image path, labels) per frame, where labels are a label file's
+    path or the objects' KittiObject fields, and the class names when the label files are YOLO's."""
 
     tmp: str
-    frames: list[tuple[str, str, str]]
+    frames: list[tuple[str, str, str | None | tuple[tuple, ...]]]
+    class_names: tuple[str, ...] = ()
 
 
-def _plan_shards(output_filename: str, folds: list[list[Frame]], num_shards: int) -> list[_Shard]:
-    """Deal each fold's frames, in order, to `num_shards` contiguous shards (TAO's assignment).
+def _plan_shards(output_filename: str, folds: list[list[Frame]], shards_per_fold: list[int],
+                 class_names: tuple[str, ...] = ()) -> list[_Shard]:
+    """Deal each fold's frames, in order, to its number of contiguous shards (TAO's assignment).
     Every shard is planned, empty ones too, so a reader always finds `num_shards` files per fold."""
     shards = []
-    for fold, fold_frames in enumerate(folds):
+    for fold, (fold_frames, num_shards) in enumerate(zip(folds, shards_per_fold)):
         dealt: list[list[Frame]] = [[] for _ in range(num_shards)]
         for index, frame in enumerate(fold_frames):
             dealt[min(index * num_shards // len(fold_frames), num_shards - 1)].append(frame)
         for index, shard_frames in enumerate(dealt):
             final = Path(tfrecord.shard_name(output_filename, fold, len(folds), index, num_shards))
             shards.append(_Shard(fold, index, shard_frames, final.with_name(TEMP_PREFIX + final.name),
-                                 final))
+                                 final, class_names))
     return shards
 
 
@@ -298,7 +350,7 @@ def _write_shard(job: _Job, advance: Callable[[int], object],
             for (frame_id, image, label), data in frames:
                 if stop():
                     raise _Stopped
-                parts, bad = _encode(frame_id, image, data, label, counts)
+                parts, bad = _encode(frame_id, image, data, label, counts, job.class_names)
                 writer.write_parts(parts)
                 skipped += bad
                 advance(1)
@@ -410,7 +462,7 @@ def _read_ahead(frames: list[tuple[str, str, str]]) -> Iterator[tuple[tuple[str,
         frame = next(upcoming, None)
         if frame is not None:
             pending.append((frame, _open_ahead(frame[1])))
-            label = _open_ahead(frame[2])
+            label = _open_ahead(frame[2]) if isinstance(frame[2], str) else None
             if label is not None:
                 os.close(label)  # the kernel goes on reading it into the page cache
 
@@ -450,9 +502,9 @@ def _read_image(path: str, fd: int | None) -> bytes:
         raise DataError(f"{path}: cannot read the image ({exc.strerror}).") from None
 
 
-def _encode(frame_id: str, image: str, data: bytes, label: str,
-            counts: dict[str, int]) -> tuple[list[bytes], int]:
-    """Check one frame (the image file's bytes `data`, the label file) and serialize it as
+def _encode(frame_id: str, image: str, data: bytes, label, counts: dict[str, int],
+            class_names: tuple[str, ...] = ()) -> tuple[list[bytes], int]:
+    """Check one frame (the image file's bytes `data`, its labels) and serialize it as
     `tfrecord.example_parts`, adding its objects to `counts`; returns the parts and the number of
     degenerate boxes skipped. A malformed label or image raises DataError naming the file (and line)."""
     size = images.header_size(data)
@@ -460,7 +512,13 @@ def _encode(frame_id: str, image: str, data: bytes, label: str,
     if not images.is_complete(data):
         raise DataError(f"{image}: truncated image (the file ends before the image data does); "
                         "re-export or remove it.")
-    objects, problems = kitti.read_labels_lenient(label)
+    if isinstance(label, tuple):  # KittiObject fields, read from a COCO file and checked there
+        objects, problems = [kitti.KittiObject(*fields) for fields in label], []
+    elif class_names:
+        numbered, problems = yolo.read_labels_numbered(label, width, height, class_names)
+        objects = [o for _, o in numbered]
+    else:
+        objects, problems = kitti.read_labels_lenient(label)
     degenerate = 0
     for p in problems:
         if p.kind != kitti.DEGENERATE_BOX:

@@ -407,9 +407,7 @@ def validate_dataset(root: str | os.PathLike, *, image_dir_name: str = "image_2"
     stems = sorted(set(scan.images) | set(labels))
     samples = [_Sample(s, scan.images.get(s), labels.get(s)) for s in stems]
     sample_problems: list[Problem] = []
-    first_seen: dict[str, tuple[str, int]] = {}  # raw class name -> first (path, line)
-    raw_counts: dict[str, int] = {}
-    files_per_raw: dict[str, set[str]] = {}
+    tally = Tally(report)
 
     from ..progress import bar as progress_bar
 
@@ -434,30 +432,10 @@ def validate_dataset(root: str | os.PathLike, *, image_dir_name: str = "image_2"
                     f"{sample.image}: image has no label file {sample.stem}.txt in {label_dir}; "
                     "add one (an empty file for an image with no objects) or remove the image."))
                 continue
-            report.num_pairs += 1
-            report.num_empty += result.empty
-            report.num_with_objects += bool(result.objects)
-            seen_in_file: set[str] = set()
-            for lineno, obj in result.objects:
-                raw = obj.type
-                first_seen.setdefault(raw, (str(sample.label), lineno))
-                raw_counts[raw] = raw_counts.get(raw, 0) + 1
-                files_per_raw.setdefault(raw, set()).add(sample.stem)
-                name = raw.lower()
-                stats = report.classes.get(name)
-                if stats is None:
-                    stats = report.classes[name] = ClassStats(name)
-                stats.objects += 1
-                if name not in seen_in_file:
-                    stats.images += 1
-                    seen_in_file.add(name)
-                level = kitti.difficulty(obj)
-                setattr(stats, level or "ignored", getattr(stats, level or "ignored") + 1)
-                stats.heights.append(obj.box_height)
-                report.num_objects += 1
+            tally.add(str(sample.label), sample.stem, result.objects, result.empty)
 
     problems += sorted(sample_problems, key=lambda p: (p.path, p.line or 0))
-    problems += _class_problems(report, mapping, first_seen, raw_counts, files_per_raw)
+    problems += tally.class_problems(mapping)
     if not stems:
         problems.append(Problem("error", NO_DATA, str(root), None,
                                 f"{root}: no images ({', '.join(_images.IMAGE_EXTENSIONS)}) in "
@@ -467,6 +445,47 @@ def validate_dataset(root: str | os.PathLike, *, image_dir_name: str = "image_2"
     report.problems = [p for p in problems if p.severity == "error"] + \
                       [p for p in problems if p.severity == "warning"]
     return report
+
+
+class Tally:
+    """Adds one frame's objects at a time to a report's statistics, remembering where each class
+    name was first seen; shared by the KITTI, COCO and YOLO validators."""
+
+    def __init__(self, report: ValidationReport):
+        self.report = report
+        self.first_seen: dict[str, tuple[str, int]] = {}  # raw class name -> first (path, line)
+        self.raw_counts: dict[str, int] = {}
+        self.files_per_raw: dict[str, set[str]] = {}
+
+    def add(self, path: str, stem: str, objects: list[tuple[int, kitti.KittiObject]],
+            empty: bool) -> None:
+        """One image's objects, with the line (or annotation number) each came from in `path`."""
+        report = self.report
+        report.num_pairs += 1
+        report.num_empty += empty
+        report.num_with_objects += bool(objects)
+        seen_in_file: set[str] = set()
+        for lineno, obj in objects:
+            raw = obj.type
+            self.first_seen.setdefault(raw, (path, lineno))
+            self.raw_counts[raw] = self.raw_counts.get(raw, 0) + 1
+            self.files_per_raw.setdefault(raw, set()).add(stem)
+            name = raw.lower()
+            stats = report.classes.get(name)
+            if stats is None:
+                stats = report.classes[name] = ClassStats(name)
+            stats.objects += 1
+            if name not in seen_in_file:
+                stats.images += 1
+                seen_in_file.add(name)
+            level = kitti.difficulty(obj)
+            setattr(stats, level or "ignored", getattr(stats, level or "ignored") + 1)
+            stats.heights.append(obj.box_height)
+            report.num_objects += 1
+
+    def class_problems(self, mapping: dict[str, str] | None) -> list[Problem]:
+        return _class_problems(self.report, mapping, self.first_seen, self.raw_counts,
+                               self.files_per_raw)
 
 
 def _class_problems(report: ValidationReport, mapping: dict[str, str] | None,

@@ -52,20 +52,31 @@ class ImagenetReport:
 
 
 def load_imagenet_weights(model, arch: str, n_layers: int | None, reference: str) -> ImagenetReport:
-    """Set `model`'s backbone to Keras Applications' ImageNet weights; `reference` is imagenet[:FILE]."""
+    """Set `model`'s backbone to ImageNet weights (Keras Applications', or timm's for ResNet-18/34 and
+    on request 50: imagenet_timm.py); `reference` is imagenet[:FILE]."""
+    from .imagenet_timm import TIMM_REPOS, is_timm_reference, load_timm_weights
+
+    if arch == "resnet" and is_timm_reference(reference, n_layers):
+        return load_timm_weights(model, n_layers, reference)
     app = KERAS_APPS.get((arch, n_layers))
     if app is None:
-        have = ", ".join(f"{a}{n}" for a, n in KERAS_APPS)
-        raise SpecError(f"pretrained_model_file {reference!r}: Keras Applications has ImageNet weights for "
+        have = ", ".join([f"{a}{n}" for a, n in KERAS_APPS] + [f"resnet{n}" for n in TIMM_REPOS])
+        raise SpecError(f"pretrained_model_file {reference!r}: ImageNet weights exist for "
                         f"{have} only, not {arch}{n_layers or ''}; use a registry model or tlt pretrain")
     keras_model = _keras_application(app, reference, model.inputs[0].shape[1:])
     pairs = list(_resnet_pairs(keras_model) if arch == "resnet" else _vgg_pairs(keras_model))
+    affines = ((name, *_affine(conv, bn)) for name, conv, bn in pairs)
+    return set_affines(model, affines, _fold_caffe_preprocessing, f"Keras {app} ImageNet weights")
+
+
+def set_affines(model, affines, fold_input, source: str) -> ImagenetReport:
+    """Write each (our conv name, kernel, scale, shift) into our conv + BN, the first one with the
+    source's input preprocessing folded in by `fold_input(kernel, scale, shift, in_channels)`."""
     ours = {layer.name: layer for layer in flat_layers(model)}
-    report = ImagenetReport(f"Keras {app} ImageNet weights")
-    for index, (ours_name, conv, bn) in enumerate(pairs):
-        kernel, scale, shift = _affine(conv, bn)
+    report = ImagenetReport(source)
+    for index, (ours_name, kernel, scale, shift) in enumerate(affines):
         if index == 0:
-            kernel, shift = _fold_caffe_preprocessing(kernel, scale, shift, ours[ours_name].kernel.shape[2])
+            kernel, shift = fold_input(kernel, scale, shift, ours[ours_name].kernel.shape[2])
         _set_conv(ours[ours_name], ours.get(bn_name(ours_name)), kernel, scale, shift)
         report.copied.append(ours_name)
     report.left_at_init = [name for name, layer in ours.items()

@@ -43,7 +43,7 @@ def _check_is_model(data: bytes, path: Path) -> None:
 
         try:
             with h5py.File(io.BytesIO(data), "r") as h5:
-                if "model_config" in h5.attrs:
+                if "model_config" in h5.attrs or "layer_names" in h5.attrs:  # a model, or Keras weights (TAO/NGC)
                     return
         except OSError:
             pass

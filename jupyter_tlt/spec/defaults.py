@@ -76,6 +76,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     # conversion
     "KittiConfig": {"image_extension": ".png", "partition_mode": "random", "num_partitions": 2,
                     "num_shards": 10, "val_split": 10.0},
+    "CocoConfig": {"num_partitions": 2, "num_shards": 10},  # num_shards: per partition
+    "YoloConfig": {"image_dir_name": "images", "label_dir_name": "labels", "num_shards": 10,
+                   "val_split": 10.0},
 }
 
 # Backbone depth when model_config gives neither n_layers nor num_layers.

@@ -162,6 +162,10 @@ CONVERSION_RULES: dict[str, Check] = {
     "kitti_config.num_partitions": at_least(1),
     "kitti_config.num_shards": at_least(1),
     "kitti_config.val_split": between(0, 100, high_open=True),
+    "coco_config.num_partitions": at_least(1),
+    "coco_config.num_shards[*]": at_least(1),
+    "yolo_config.num_shards": at_least(1),
+    "yolo_config.val_split": between(0, 100, high_open=True),
 }
 
 # Required fields and an example line for the fix. A pattern with [*] applies to every element
@@ -177,6 +181,14 @@ CONVERSION_REQUIRED: dict[str, str] = {
     "kitti_config.image_dir_name": 'image_dir_name: "images"',
     "kitti_config.label_dir_name": 'label_dir_name: "labels"',
 }
+# The same for the other dataset sources; a spec names exactly one source (SOURCES).
+SOURCE_REQUIRED: dict[str, dict[str, str]] = {
+    "kitti_config": CONVERSION_REQUIRED,
+    "coco_config": {"coco_config.root_directory_path": 'root_directory_path: "data/coco"'},
+    "yolo_config": {"yolo_config.root_directory_path": 'root_directory_path: "data/yolo"',
+                    "yolo_config.class_names_file": 'class_names_file: "data.yaml"'},
+}
+SOURCES = tuple(SOURCE_REQUIRED)
 
 
 def pattern_of(path: str) -> str:
@@ -257,7 +269,7 @@ def check(message: Message, name: str, layout: Layout | None = None) -> None:
     """Raise a SpecError for the first problem of an experiment or conversion spec."""
     conversion = defaults.message_name(message) == "DatasetExportConfig"
     rules = CONVERSION_RULES if conversion else EXPERIMENT_RULES
-    required = CONVERSION_REQUIRED if conversion else EXPERIMENT_REQUIRED
+    required = _conversion_required(message) if conversion else EXPERIMENT_REQUIRED
     report = _Report(name, layout)
     _check_required(message, required, report)
     for path, field, value in walk(message):
@@ -482,9 +494,34 @@ def _partition_rule(spec: Message, report: _Report) -> None:
                    "or use partition_mode: \"random\"")
 
 
+def _conversion_required(spec: Message) -> dict[str, str]:
+    """The required fields of the spec's dataset source (KITTI's when it names none)."""
+    named = [s for s in SOURCES if spec.HasField(s)]
+    return SOURCE_REQUIRED[named[0] if len(named) == 1 else "kitti_config"]
+
+
+def _source_rule(spec: Message, report: _Report) -> None:
+    named = [s for s in SOURCES if spec.HasField(s)]
+    if len(named) > 1:
+        report.add(named[1], f"the spec has both {named[0]} and {named[1]}; a conversion reads one "
+                             "dataset source, so keep one block")
+    if spec.HasField("coco_config"):
+        coco = spec.coco_config
+        parts = defaults.value(coco, "num_partitions")
+        for name in ("img_dir_names", "annotation_files"):
+            if len(getattr(coco, name)) != parts:
+                report.add(f"coco_config.{name}",
+                           f"'coco_config.{name}' has {len(getattr(coco, name))} entries but "
+                           f"num_partitions is {parts}; give one per partition")
+        if len(coco.num_shards) not in (0, 1, parts):
+            report.add("coco_config.num_shards",
+                       f"'coco_config.num_shards' has {len(coco.num_shards)} entries; give one "
+                       f"number for every partition or one per partition ({parts})")
+
+
 def _conversion_mapping_rule(spec: Message, report: _Report) -> None:
     _class_mapping_rule(spec.target_class_mapping, "target_class_mapping", report)
 
 
 EXPERIMENT_CROSS = [_layers_rule, _input_size_rule, _ordering_rules, _experiment_mapping_rule]
-CONVERSION_CROSS = [_partition_rule, _conversion_mapping_rule]
+CONVERSION_CROSS = [_partition_rule, _source_rule, _conversion_mapping_rule]

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n,jupyter_tlt/spec/protos/dataset_export.proto\x12\x10jupyter_tlt.spec\"\xd5\x03\n\x0bKittiConfig\x12 \n\x13root_directory_path\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x1b\n\x0eimage_dir_name\x18\x02 \x01(\tH\x01\x88\x01\x01\x12\x1b\n\x0elabel_dir_name\x18\x03 \x01(\tH\x02\x88\x01\x01\x12\x1c\n\x0fimage_extension\x18\x04 \x01(\tH\x03\x88\x01\x01\x12\x1b\n\x0epartition_mode\x18\x05 \x01(\tH\x04\x88\x01\x01\x12\x1b\n\x0enum_partitions\x18\x06 \x01(\rH\x05\x88\x01\x01\x12\x17\n\nnum_shards\x18\x07 \x01(\rH\x06\x88\x01\x01\x12\x16\n\tval_split\x18\x08 \x01(\x01H\x07\x88\x01\x01\x12*\n\x1dkitti_sequence_to_frames_file\x18\t \x01(\tH\x08\x88\x01\x01\x42\x16\n\x14_root_directory_pathB\x11\n\x0f_image_dir_nameB\x11\n\x0f_label_dir_nameB\x12\n\x10_image_extensionB\x11\n\x0f_partition_modeB\x11\n\x0f_num_partitionsB\r\n\x0b_num_shardsB\x0c\n\n_val_splitB \n\x1e_kitti_sequence_to_frames_file\"\x9e\x02\n\x13\x44\x61tasetExportConfig\x12\x33\n\x0ckitti_config\x18\x01 \x01(\x0b\x32\x1d.jupyter_tlt.spec.KittiConfig\x12!\n\x14image_directory_path\x18\x02 \x01(\tH\x00\x88\x01\x01\x12[\n\x14target_class_mapping\x18\x03 \x03(\x0b\x32=.jupyter_tlt.spec.DatasetExportConfig.TargetClassMappingEntry\x1a\x39\n\x17TargetClassMappingEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x17\n\x15_image_directory_pathb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n,jupyter_tlt/spec/protos/dataset_export.proto\x12\x10jupyter_tlt.spec\"\xd5\x03\n\x0bKittiConfig\x12 \n\x13root_directory_path\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x1b\n\x0eimage_dir_name\x18\x02 \x01(\tH\x01\x88\x01\x01\x12\x1b\n\x0elabel_dir_name\x18\x03 \x01(\tH\x02\x88\x01\x01\x12\x1c\n\x0fimage_extension\x18\x04 \x01(\tH\x03\x88\x01\x01\x12\x1b\n\x0epartition_mode\x18\x05 \x01(\tH\x04\x88\x01\x01\x12\x1b\n\x0enum_partitions\x18\x06 \x01(\rH\x05\x88\x01\x01\x12\x17\n\nnum_shards\x18\x07 \x01(\rH\x06\x88\x01\x01\x12\x16\n\tval_split\x18\x08 \x01(\x01H\x07\x88\x01\x01\x12*\n\x1dkitti_sequence_to_frames_file\x18\t \x01(\tH\x08\x88\x01\x01\x42\x16\n\x14_root_directory_pathB\x11\n\x0f_image_dir_nameB\x11\n\x0f_label_dir_nameB\x12\n\x10_image_extensionB\x11\n\x0f_partition_modeB\x11\n\x0f_num_partitionsB\r\n\x0b_num_shardsB\x0c\n\n_val_splitB \n\x1e_kitti_sequence_to_frames_file\"\xbb\x01\n\nCocoConfig\x12 \n\x13root_directory_path\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x15\n\rimg_dir_names\x18\x02 \x03(\t\x12\x18\n\x10\x61nnotation_files\x18\x03 \x03(\t\x12\x1b\n\x0enum_partitions\x18\x04 \x01(\rH\x01\x88\x01\x01\x12\x12\n\nnum_shards\x18\x05 \x03(\rB\x16\n\x14_root_directory_pathB\x11\n\x0f_num_partitions\"\xa8\x02\n\nYoloConfig\x12 \n\x13root_directory_path\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x1b\n\x0eimage_dir_name\x18\x02 \x01(\tH\x01\x88\x01\x01\x12\x1b\n\x0elabel_dir_name\x18\x03 \x01(\tH\x02\x88\x01\x01\x12\x1d\n\x10\x63lass_names_file\x18\x04 \x01(\tH\x03\x88\x01\x01\x12\x17\n\nnum_shards\x18\x05 \x01(\rH\x04\x88\x01\x01\x12\x16\n\tval_split\x18\x06 \x01(\x01H\x05\x88\x01\x01\x42\x16\n\x14_root_directory_pathB\x11\n\x0f_image_dir_nameB\x11\n\x0f_label_dir_nameB\x13\n\x11_class_names_fileB\r\n\x0b_num_shardsB\x0c\n\n_val_split\"\x84\x03\n\x13\x44\x61tasetExportConfig\x12\x33\n\x0ckitti_config\x18\x01 \x01(\x0b\x32\x1d.jupyter_tlt.spec.KittiConfig\x12\x31\n\x0b\x63oco_config\x18\x04 \x01(\x0b\x32\x1c.jupyter_tlt.spec.CocoConfig\x12\x31\n\x0byolo_config\x18\x05 \x01(\x0b\x32\x1c.jupyter_tlt.spec.YoloConfig\x12!\n\x14image_directory_path\x18\x02 \x01(\tH\x00\x88\x01\x01\x12[\n\x14target_class_mapping\x18\x03 \x03(\x0b\x32=.jupyter_tlt.spec.DatasetExportConfig.TargetClassMappingEntry\x1a\x39\n\x17TargetClassMappingEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x17\n\x15_image_directory_pathb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,8 +35,12 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DATASETEXPORTCONFIG_TARGETCLASSMAPPINGENTRY']._serialized_options = b'8\001'
   _globals['_KITTICONFIG']._serialized_start=67
   _globals['_KITTICONFIG']._serialized_end=536
-  _globals['_DATASETEXPORTCONFIG']._serialized_start=539
-  _globals['_DATASETEXPORTCONFIG']._serialized_end=825
-  _globals['_DATASETEXPORTCONFIG_TARGETCLASSMAPPINGENTRY']._serialized_start=743
-  _globals['_DATASETEXPORTCONFIG_TARGETCLASSMAPPINGENTRY']._serialized_end=800
+  _globals['_COCOCONFIG']._serialized_start=539
+  _globals['_COCOCONFIG']._serialized_end=726
+  _globals['_YOLOCONFIG']._serialized_start=729
+  _globals['_YOLOCONFIG']._serialized_end=1025
+  _globals['_DATASETEXPORTCONFIG']._serialized_start=1028
+  _globals['_DATASETEXPORTCONFIG']._serialized_end=1416
+  _globals['_DATASETEXPORTCONFIG_TARGETCLASSMAPPINGENTRY']._serialized_start=1334
+  _globals['_DATASETEXPORTCONFIG_TARGETCLASSMAPPINGENTRY']._serialized_end=1391
 # @@protoc_insertion_point(module_scope)
