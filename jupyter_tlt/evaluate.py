@@ -63,10 +63,13 @@ def evaluate(task: str, model_path, *, spec=None, dataset_dir=None, batch_size: 
 
     `framework` ("keras", "onnx", "tensorrt"; default: by the file's suffix) picks the runner, so an
     exported model is measured with the same data, post-processing and metric code."""
+    from .limits import require_batch
     from .tasks import make_task
     from .training.settings import settings
 
     start = time.perf_counter()
+    if batch_size is not None:
+        batch_size = require_batch(batch_size)
     model, info, spec = load_for_inference(model_path, spec, key, framework)
     class_names = info.get("class_names")
     if task == "classification":

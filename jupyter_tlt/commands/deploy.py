@@ -37,6 +37,7 @@ def _export_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max_workspace_size", type=int, default=1024, help="TensorRT workspace in MB")
     p.add_argument("--gen_ds_config", action="store_true", help="write labels.txt and a DeepStream nvinfer config")
     p.add_argument("--engine_file", help="also build a TensorRT engine (needs a GPU and TensorRT)")
+    p.add_argument("--overwrite", action="store_true", help="replace existing exported files")
     p.add_argument("-v", "--verbose", action="store_true")
 
 
@@ -55,7 +56,7 @@ def _export(args):
                   max_batch_size=args.max_batch_size, static_batch_size=args.static_batch_size,
                   target_opset=args.target_opset, gen_ds_config=args.gen_ds_config, engine_file=args.engine_file,
                   calibration_method=args.calibration_method, allow_fewer=args.allow_fewer,
-                  workspace_mb=args.max_workspace_size,
+                  workspace_mb=args.max_workspace_size, overwrite=args.overwrite,
                   expected_outputs=[name.strip() for name in (args.outputs or "").split(",") if name.strip()])
 
 

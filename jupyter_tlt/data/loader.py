@@ -17,7 +17,7 @@ import os
 import re
 from typing import Mapping, Sequence
 
-from ..errors import DataError
+from ..errors import DataError, SpecError
 from ..tf_import import tensorflow
 from . import augment, tfrecord
 from .augment import Augmentation
@@ -177,6 +177,10 @@ def split_files(spec, *, training: bool) -> list[str]:
         return record_files(sources if training else [dc.validation_data_source.tfrecords_path])
     val_fold = value(dc, "validation_fold")
     files = record_files(sources)
+    counts = sorted({int(m.group(1)) for f in files if (m := re.search(r"-fold-\d+-of-(\d+)", os.path.basename(f)))})
+    if counts and val_fold >= counts[-1]:
+        raise SpecError(f"dataset_config.validation_fold {val_fold} is beyond the {counts[-1]} folds of "
+                        f"{', '.join(sources)}; use 0 to {counts[-1] - 1}, or convert with more partitions")
     if training:
         return [f for f in files if _fold_of(f) != val_fold]
     return [f for f in files if _fold_of(f) == val_fold]
