@@ -14,9 +14,10 @@ from .errors import RangeError
 MAX_BATCH_SIZE = 4096        # per step and device; TensorFlow's int32 shapes overflow far above
 MAX_IMAGE_SIDE = 4096        # pixels, width or height of a model input (TAO's largest is 1920)
 MAX_COUNT = 1_000_000        # images to generate, calibration batches, workers...
-# Peak training memory per input element: input, activations kept for the gradient and their
-# gradients, measured with a ResNet-18 DetectNet_v2 at 384x1248 (float32): about 160 floats.
-TRAIN_BYTES_PER_INPUT_VALUE = 160 * 4
+# Training memory per input value (float32 activations kept for the gradient, and their gradients):
+# a deliberately low estimate, so that only a batch that certainly cannot fit is refused; a ResNet
+# backbone keeps several times more.
+TRAIN_BYTES_PER_INPUT_VALUE = 64 * 4
 
 
 def require_int(value, flag: str, low: int = 1, high: int = MAX_COUNT) -> int:

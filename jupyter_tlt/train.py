@@ -94,6 +94,7 @@ def train(spec, results_dir, *, task: str | None = None, gpus: int = 1, devices=
              "optimizer and regularizer come from training_config (its defaults where it is silent); "
              "train_config gives only the dataset paths and the pretrained model")
     global_batch = conf.batch_size_per_gpu * strategy.num_replicas_in_sync
+    _check_memory(spec, conf.batch_size_per_gpu)
     t = make_task(task_name, spec)
     train_ds, steps = t.train_data(global_batch)
     latest = exp.latest_checkpoint()
@@ -152,6 +153,16 @@ def train(spec, results_dir, *, task: str | None = None, gpus: int = 1, devices=
     return TrainResult(exp.root, task_name, model_path, t.class_names, initial_epoch, conf.epochs,
                        epoch_end.history, epoch_end.validations, transfer_text,
                        time.perf_counter() - start)
+
+
+def _check_memory(spec, batch_per_device: int) -> None:
+    """Refuse a batch that cannot fit in memory before anything is built (a clear sentence, not an OOM)."""
+    from .limits import check_batch_memory
+
+    channels, height, width = views.input_shape(spec)
+    field = ("training_config.batch_size_per_gpu" if spec.HasField("training_config")
+             else "train_config.batch_size_per_gpu")
+    check_batch_memory(batch_per_device, height, width, channels, field)
 
 
 def _record_failure(exp: Experiment, exc: BaseException) -> None:
