@@ -118,6 +118,8 @@ def write_bytes(final: str | os.PathLike, data: bytes) -> Path:
 def ensure_writable_dir(path: str | os.PathLike) -> Path:
     """Create `path` if needed and check that files can be written in it."""
     path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise OutputError(f"{path}: exists and is not a directory; choose another output path.")
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -67,6 +67,7 @@ def _tensorfile_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("-b", "--batch_size", type=int, default=None, help="default: the spec's batch size")
     p.add_argument("--task", choices=TASKS, default=None, help="default: from the spec")
     p.add_argument("--use_validation_set", action="store_true", help="take the validation images")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
 
 
 def _tensorfile(args):
@@ -74,7 +75,7 @@ def _tensorfile(args):
 
     return write_tensorfile(args.experiment_spec_file, args.output_path, task=args.task,
                             max_batches=args.max_batches, batch_size=args.batch_size,
-                            use_validation_set=args.use_validation_set)
+                            use_validation_set=args.use_validation_set, overwrite=args.overwrite)
 
 
 def _convert_args(p: argparse.ArgumentParser) -> None:

@@ -199,6 +199,8 @@ def detection_dataset_from_spec(spec, *, training: bool, repeat: bool = False,
     from ..spec import views
 
     files = split_files(spec, training=training or use_training_set)
+    if training:
+        _check_mapping_occurs(files, views.class_mapping(spec))
     _, height, width = views.input_shape(spec)
     return detection_dataset(
         files, output_size=(height, width),
@@ -207,6 +209,32 @@ def detection_dataset_from_spec(spec, *, training: bool, repeat: bool = False,
         batch_size=batch_size or spec_batch_size(spec),
         training=training, augmentation=Augmentation.from_spec(spec),
         seed=views.random_seed(spec), repeat=repeat)
+
+
+def _check_mapping_occurs(files: Sequence[str], mapping: Mapping[str, str]) -> None:
+    """SpecError when none of dataset_config.target_class_mapping's classes occur in the training records:
+    the model would learn nothing (TAO trained on, and showed 0 mAP at the end)."""
+    from google.protobuf.message import DecodeError
+
+    from .tfrecord_io import read_records
+
+    if not mapping:
+        return
+    example_type = tensorflow().train.Example
+    seen: set[str] = set()
+    for path in files:
+        for record in read_records(path):
+            try:
+                feature = example_type.FromString(record).features.feature.get(tfrecord.OBJECT_CLASS)
+            except DecodeError:
+                raise DataError(f"{path}: holds a record that is not a tf.train.Example; point "
+                                "dataset_config.data_sources at tlt dataset-convert output") from None
+            seen.update(v.decode("utf-8", "replace") for v in (feature.bytes_list.value if feature else ()))
+            if seen & set(mapping):
+                return
+    raise SpecError(f"dataset_config.target_class_mapping names {sorted(mapping)}, none of which occur in the "
+                    f"training records (their classes: {', '.join(sorted(seen)[:8]) or 'none'}); map the class "
+                    "names the records hold")
 
 
 def spec_class_names(spec) -> list[str]:

@@ -38,8 +38,10 @@ class TensorfileResult:
 
 
 def write_tensorfile(spec, output, *, task: str | None = None, max_batches: int = 10, batch_size: int | None = None,
-                     use_validation_set: bool = False) -> TensorfileResult:
-    """Preprocessed images of the spec's training (or validation) data, un-augmented, to HDF5."""
+                     use_validation_set: bool = False, overwrite: bool = False) -> TensorfileResult:
+    """Preprocessed images of the spec's training (or validation) data, un-augmented, to HDF5.
+
+    An existing `output` is replaced only with `overwrite`."""
     import h5py
 
     from ..data.loader import spec_batch_size
@@ -49,6 +51,7 @@ def write_tensorfile(spec, output, *, task: str | None = None, max_batches: int 
     from ..limits import require_batch, require_int
 
     require_int(max_batches, "-m/--max_batches")
+    atomic.check_overwrite([output], overwrite, "calibration data file")
     if batch_size is not None:
         require_batch(batch_size)
     spec = load_experiment_spec(spec)
