@@ -63,7 +63,10 @@ def compare(task: str, models: Mapping[str, str] | Sequence[str], *, spec=None, 
     """
     from .evaluate import evaluate, load_for_inference
 
+    from .limits import require_int
+
     start = time.perf_counter()
+    require_int(speed_batch, "--speed", 0, 4096)
     if not isinstance(models, Mapping):
         models = {Path(p).parent.parent.name + "/" + Path(p).name: p for p in models}
     result = Comparison(task)

@@ -47,3 +47,7 @@ def disk_full(exc: OSError, where: object = None) -> OutputError | None:
     prefix = f"{where or exc.filename}: " if (where or exc.filename) else ""
     return OutputError(f"{prefix}no space left to write ({exc.strerror}); nothing was left half-written: "
                        "free some space (or raise the quota) and run the step again, or write elsewhere")
+
+
+class RangeError(TltError):
+    """A number a user gave (a flag or a spec field) is outside what the step can run with."""

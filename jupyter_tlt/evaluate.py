@@ -74,6 +74,7 @@ def evaluate(task: str, model_path, *, spec=None, dataset_dir=None, batch_size: 
     thresholds are stored in metrics.json (see `confidence`); `analysis` also writes the error analysis
     (`error_analysis`) under evaluate/analysis/, at those thresholds or at `confidence_threshold` for
     every class."""
+    from .limits import require_batch
     from .tasks import make_task
     from .training.settings import settings
 
@@ -81,6 +82,8 @@ def evaluate(task: str, model_path, *, spec=None, dataset_dir=None, batch_size: 
     if analysis and task != "detection":
         raise SpecError("--analysis is for detectors; a classifier's confusion matrix is already in "
                         "evaluate/confusion_matrix.png")
+    if batch_size is not None:
+        batch_size = require_batch(batch_size)
     model, info, spec = load_for_inference(model_path, spec, key, framework)
     class_names = info.get("class_names")
     if task == "classification":

@@ -29,7 +29,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from .errors import DataError, TltError
-from .experiments import _CHECKPOINT, STATUSES, Experiment
+from .experiments import _CHECKPOINT, STATUSES, STOPPED, Experiment, stopped_since
 
 INFO = "experiment.json"
 EVENTS = "status.jsonl"
@@ -328,6 +328,9 @@ class ExperimentIndex:
         if store:
             self._events[folder] = events
         status = info.get("status") if info.get("status") in STATUSES else events.status or "created"
+        stopped = stopped_since(folder, info) if status == "running" else None
+        if stopped is not None:
+            status = STOPPED
         epoch = events.epoch if events.epoch is not None else info.get("epoch", info.get("initial_epoch", 0))
         metric = None
         for name in METRICS:
@@ -339,7 +342,9 @@ class ExperimentIndex:
         return {"path": self._relative(folder), "name": str(info.get("name") or os.path.basename(folder)),
                 "task": info.get("task"), "arch": info.get("arch"), "status": status,
                 "epoch": epoch if isinstance(epoch, int) else 0, "epochs": info.get("epochs"),
-                "metric": metric, "updated": info.get("updated"), "mtime": max(mtimes, default=0.0)}
+                "metric": metric, "updated": info.get("updated"), "mtime": max(mtimes, default=0.0),
+                **({"stopped": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(stopped))}
+                   if stopped else {})}
 
     def _info(self, folder: str, st: os.stat_result | None, store: bool) -> dict:
         key = _key(st)

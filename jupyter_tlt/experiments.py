@@ -3,16 +3,22 @@
     <results>/experiment.json   task, arch, spec snapshot, created/updated, status
     <results>/status.jsonl      one event per line (epoch, loss, lr, metrics, errors)
     <results>/weights/          checkpoints model_epoch_NNN.keras and the final model
+    <results>/.heartbeat        touched every few seconds while a training process runs
 
-Nothing else keeps state: the CLI, the magics and the lab sidebar all read these files.
+Nothing else keeps state: the CLI, the magics and the lab sidebar all read these files. A run whose
+process was killed (``kill -9``, a reboot) cannot record that it ended: `stopped_since` tells it from
+the process recorded at start (host, pid) and the heartbeat's age.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import re
+import socket
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +28,10 @@ from . import atomic
 from .errors import DataError
 
 STATUSES = ("created", "running", "finished", "failed", "interrupted")
+STOPPED = "stopped"  # shown, never recorded: "running" whose process is gone
+HEARTBEAT = ".heartbeat"
+HEARTBEAT_SECONDS = 10
+HEARTBEAT_STALE_SECONDS = 12 * HEARTBEAT_SECONDS  # another host's run: no heartbeat for this long
 _CHECKPOINT = re.compile(r"^model_epoch_(\d{3,})\.keras$")
 
 
@@ -89,8 +99,32 @@ class Experiment:
         info.update(_jsonable(fields))
         info["status"] = "running"
         info["updated"] = _now()
+        info["process"] = {"pid": os.getpid(), "host": socket.gethostname()}
+        self.beat()
         atomic.write_text(self.info_path, json.dumps(info, indent=2) + "\n")
         self.log("start", **{k: v for k, v in fields.items() if k != "spec"})
+
+    def beat(self) -> None:
+        """Touch the heartbeat file (its modification time is the heartbeat)."""
+        with contextlib.suppress(OSError):  # a full disk must not end the run; the pid still tells
+            (self.root / HEARTBEAT).touch()
+
+    @contextlib.contextmanager
+    def heartbeat(self, every: float = HEARTBEAT_SECONDS) -> Iterator[None]:
+        """Beat every `every` seconds in a daemon thread while the block runs."""
+        stop = threading.Event()
+
+        def run() -> None:
+            while not stop.wait(every):
+                self.beat()
+
+        thread = threading.Thread(target=run, name="jupyter-tlt-heartbeat", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
 
     def set_status(self, status: str, **fields: Any) -> None:
         assert status in STATUSES, status
@@ -137,3 +171,25 @@ class Experiment:
 
     def checkpoint_path(self, epoch: int) -> Path:
         return self.weights_dir / f"model_epoch_{epoch:03d}.keras"
+
+
+def stopped_since(root: str | os.PathLike, info: dict, now: float | None = None) -> float | None:
+    """When a "running" experiment's process was last seen, if it is gone (None while it runs).
+
+    Gone: on this host, its pid no longer exists; on another host (a shared disk), its heartbeat is
+    older than HEARTBEAT_STALE_SECONDS. Records without a process (older versions) are left as they are.
+    """
+    from .atomic import pid_alive
+
+    process = info.get("process")
+    if info.get("status") != "running" or not isinstance(process, dict):
+        return None
+    try:
+        last = os.stat(os.path.join(root, HEARTBEAT)).st_mtime
+    except OSError:
+        last = None
+    pid = process.get("pid")
+    if process.get("host") == socket.gethostname() and isinstance(pid, int):
+        return None if pid_alive(pid) else (last or 0.0)
+    now = time.time() if now is None else now
+    return last if last is not None and now - last > HEARTBEAT_STALE_SECONDS else None

@@ -65,8 +65,10 @@ def infer(task: str, model_path, image_dir, results_dir, *, spec=None, batch_siz
     `framework` ("keras", "onnx", "tensorrt"; default: by the file's suffix) picks the runner.
     `confidence_threshold` overrides every class's threshold (see `confidence`)."""
     from .evaluate import load_for_inference
+    from .limits import require_batch
 
     start = time.perf_counter()
+    batch_size = require_batch(batch_size)
     model, info, spec = load_for_inference(model_path, spec, key, framework)
     files = sorted(image_files.find_images(image_dir).values())
     if not files:

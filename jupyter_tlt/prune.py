@@ -100,8 +100,10 @@ class PruneReport:
 
 def prune(model, output, *, threshold: float = 0.1, min_num_filters: int = 16, pruning_granularity: int = 8,
           normalizer: str = "max", equalization_criterion: str = "union",
-          excluded_layers: Iterable[str] = (), key: str | None = None) -> PruneReport:
-    """Prune ``model`` (a path, or a ``keras.Model``) and save the smaller model to ``output``."""
+          excluded_layers: Iterable[str] = (), key: str | None = None, overwrite: bool = False) -> PruneReport:
+    """Prune ``model`` (a path, or a ``keras.Model``) and save the smaller model to ``output``.
+
+    An existing ``output`` (or its report) is replaced only with ``overwrite``."""
     from .model_info import read_info
     from .models import count_flops, load_model, save_model
     from .pruning import Pruner
@@ -118,6 +120,7 @@ def prune(model, output, *, threshold: float = 0.1, min_num_filters: int = 16, p
     else:
         keras_model, info = model, {}
         model_name, bytes_before = model.name, int(model.count_params()) * 4
+    atomic.check_overwrite([output, *report_paths(output)], overwrite, "pruned model")
     excluded = [name.strip() for name in excluded_layers if name.strip()]
     pruner = Pruner(keras_model, normalizer=normalizer, criterion=equalization_criterion, excluded=excluded)
     keep = pruner.keep(threshold, min_num_filters, pruning_granularity)

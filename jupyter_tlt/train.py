@@ -11,6 +11,7 @@ pruned one: `pretrained_model_path` names the model whose weights are transferre
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,6 +106,7 @@ def train(spec, results_dir, *, task: str | None = None, gpus: int = 1, devices=
              "optimizer and regularizer come from training_config (its defaults where it is silent); "
              "train_config gives only the dataset paths and the pretrained model")
     global_batch = conf.batch_size_per_gpu * strategy.num_replicas_in_sync
+    _check_memory(spec, conf.batch_size_per_gpu)
     t = make_task(task_name, spec)
     train_ds, steps = t.train_data(global_batch)
     latest = exp.latest_checkpoint()
@@ -146,26 +148,49 @@ def train(spec, results_dir, *, task: str | None = None, gpus: int = 1, devices=
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(exp.root / "tensorboard"),
                                                      write_graph=False, update_freq="epoch"))
     distribute.prepare_multi_worker(model, strategy, train_ds)
+    model_path = exp.weights_dir / f"{model_name}.keras"
     try:
-        model.fit(train_ds, epochs=conf.epochs, initial_epoch=initial_epoch, steps_per_epoch=steps,
-                  callbacks=callbacks, verbose=0, shuffle=False)
+        with exp.heartbeat() if chief else contextlib.nullcontext():
+            model.fit(train_ds, epochs=conf.epochs, initial_epoch=initial_epoch, steps_per_epoch=steps,
+                      callbacks=callbacks, verbose=0, shuffle=False)
+            if chief:
+                save_final(model, model_path, key, task=task_name, class_names=t.class_names,
+                           input_shape=views.input_shape(spec), spec=spec_to_text(spec))
     except KeyboardInterrupt:
         if chief:
             exp.set_status("interrupted", epoch=initial_epoch + len(epoch_end.history))
         raise
-    except Exception as exc:
+    except BaseException as exc:
         if chief:
-            exp.set_status("failed", error=f"{type(exc).__name__}: {exc}")
+            _record_failure(exp, exc)
         raise
-    model_path = exp.weights_dir / f"{model_name}.keras"
     if chief:
-        save_final(model, model_path, key, task=task_name, class_names=t.class_names,
-                   input_shape=views.input_shape(spec), spec=spec_to_text(spec))
         last = epoch_end.validations[-1] if epoch_end.validations else {}
         exp.set_status("finished", model=str(model_path), **{k: v for k, v in last.items()})
     return TrainResult(exp.root, task_name, model_path, t.class_names, initial_epoch, conf.epochs,
                        epoch_end.history, epoch_end.validations, transfer_text,
                        time.perf_counter() - start)
+
+
+def _check_memory(spec, batch_per_device: int) -> None:
+    """Refuse a batch that cannot fit in memory before anything is built (a clear sentence, not an OOM)."""
+    from .limits import check_batch_memory
+
+    channels, height, width = views.input_shape(spec)
+    field = ("training_config.batch_size_per_gpu" if spec.HasField("training_config")
+             else "train_config.batch_size_per_gpu")
+    check_batch_memory(batch_per_device, height, width, channels, field)
+
+
+def _record_failure(exp: Experiment, exc: BaseException) -> None:
+    """Record "failed" with the reason (the user's sentence for a full disk); never hides `exc`."""
+    from .errors import disk_full
+
+    reason = (disk_full(exc) if isinstance(exc, OSError) else None) or exc
+    try:
+        exp.set_status("failed", error=f"{type(reason).__name__}: {reason}")
+    except OSError:  # the disk may still be full: status.jsonl's last event and the pid tell the rest
+        pass
 
 
 def save_final(model, path: Path, key: str | None = None, **info) -> Path:

@@ -64,8 +64,9 @@ def test_real_result_files_are_read_leniently_and_counted(tmp_path):
 
 def test_predictions_table_metrics_json_and_report(tmp_path):
     labels, results = _folders(tmp_path, images=True)
-    result = evaluate_predictions(results, labels, mode="KITTI_R40", results_dir=tmp_path / "out",
-                                  image_dir=tmp_path / "images")
+    with pytest.warns(UserWarning) as warned:
+        result = evaluate_predictions(results, labels, mode="KITTI_R40", results_dir=tmp_path / "out",
+                                      image_dir=tmp_path / "images")
     assert result.metrics.class_names == ["car", "pedestrian"]  # from the labels, DontCare excluded
     # car: per image with results, the clipped 0.9 box misses (IoU 0.49, a FP) and the 0.8 one hits
     # (0.95); the third image has none. TP scores [0.8, 0.8] of 3 boxes give 2 thresholds, both
@@ -74,8 +75,10 @@ def test_predictions_table_metrics_json_and_report(tmp_path):
     np.testing.assert_allclose(result.metrics.curves["car"]["easy"].precision[:3], [0.5, 0.5, 0.0])
     # pedestrian: the only detection lies in the DontCare region: neither TP nor FP
     assert result.metrics.ap["pedestrian"]["moderate"] == 0.0
-    text = str(result)
-    assert "KITTI_R40" in text and "clipped" in text and "no result file" in text
+    assert "KITTI_R40" in str(result)
+    said = " ".join(str(w.message) for w in warned)  # shown as `warning: ...` lines (progress.step_warnings)
+    assert "clipped" in said and "no result file" in said
+    assert any("clipped" in w for w in result.metrics.warnings)
     saved = json.loads((tmp_path / "out" / "evaluate" / "metrics.json").read_text())
     assert saved["mode"] == "KITTI_R40" and saved["read"]["dropped_outside"] == 2
     assert (tmp_path / "out" / "evaluate" / "pr_curves.png").exists()

@@ -200,7 +200,7 @@ def test_cli_prune_and_its_bad_inputs(tmp_path, capsys):
     for extra, message in [(["-pth", "-0.1"], "pruning_threshold"), (["-pth", "1.5"], "above 1"),
                            (["-pth", "nan"], "pruning_threshold"), (["-el", "block_9z_conv_1"], "no layer"),
                            (["-nf", "0"], "min_num_filters"), (["-pg", "0"], "pruning_granularity")]:
-        assert cli.main(base + extra) == 2, extra
+        assert cli.main(base + ["--overwrite"] + extra) == 2, extra
         err = capsys.readouterr().err
         assert message in err and "Traceback" not in err, err
     assert cli.main(["prune", "-m", str(tmp_path / "m.keras"), "-o", str(tmp_path / "m.keras")]) == 2

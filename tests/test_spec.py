@@ -584,12 +584,12 @@ def _seed_with(old: str, new: str) -> str:
     (_seed_with('"resnet"', '"vgg"'),
      "spec.cfg:4: 'model_config.n_layers' must be one of 16, 19 for arch \"vgg\", got 50; pick one of those"),
     (_seed_with('"3,960,544"', '"2,960,544"'),
-     "spec.cfg:5: 'model_config.input_image_size' must be \"C,W,H\" with C 1 or 3 and W, H positive "
-     "integers (e.g. \"3,960,544\"), got \"2,960,544\"; change the value"),
+     "spec.cfg:5: 'model_config.input_image_size' must be \"C,W,H\" with C 1 or 3 and W, H integers "
+     "from 1 to 4096 (e.g. \"3,960,544\"), got \"2,960,544\"; change the value"),
     (_seed_with('"3,960,544"', '"3,0,544"'), None),
     (_seed_with('"3,960,544"', '"3,960"'), None),
     (_seed_with("batch_size_per_gpu: 64", "batch_size_per_gpu: 0"),
-     "spec.cfg:11: 'train_config.batch_size_per_gpu' must be >= 1, got 0; change it, e.g. to 8"),
+     "spec.cfg:11: 'train_config.batch_size_per_gpu' must be in [1, 4096], got 0; change it, e.g. to 8"),
     (_seed_with("n_epochs: 15", "n_epochs: 0"),
      "spec.cfg:12: 'train_config.n_epochs' must be >= 1, got 0; change it, e.g. to 120"),
     (_seed_with("learning_rate: 0.01", "learning_rate: 0"),

@@ -41,6 +41,7 @@ def _export_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--deepstream_version", choices=list(DEEPSTREAM_TENSORRT), default=DEFAULT_DEEPSTREAM,
                    help="DeepStream release the config is for; its TensorRT decides the INT8 form "
                    f"(default {DEFAULT_DEEPSTREAM})")
+    p.add_argument("--overwrite", action="store_true", help="replace existing exported files")
     p.add_argument("-v", "--verbose", action="store_true")
 
 
@@ -59,7 +60,7 @@ def _export(args):
                   max_batch_size=args.max_batch_size, static_batch_size=args.static_batch_size,
                   target_opset=args.target_opset, gen_ds_config=args.gen_ds_config, engine_file=args.engine_file,
                   calibration_method=args.calibration_method, allow_fewer=args.allow_fewer,
-                  workspace_mb=args.max_workspace_size,
+                  workspace_mb=args.max_workspace_size, overwrite=args.overwrite,
                   expected_outputs=[name.strip() for name in (args.outputs or "").split(",") if name.strip()],
                   deepstream_version=args.deepstream_version)
 
@@ -71,6 +72,7 @@ def _tensorfile_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("-b", "--batch_size", type=int, default=None, help="default: the spec's batch size")
     p.add_argument("--task", choices=TASKS, default=None, help="default: from the spec")
     p.add_argument("--use_validation_set", action="store_true", help="take the validation images")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
 
 
 def _tensorfile(args):
@@ -78,7 +80,7 @@ def _tensorfile(args):
 
     return write_tensorfile(args.experiment_spec_file, args.output_path, task=args.task,
                             max_batches=args.max_batches, batch_size=args.batch_size,
-                            use_validation_set=args.use_validation_set)
+                            use_validation_set=args.use_validation_set, overwrite=args.overwrite)
 
 
 def _convert_args(p: argparse.ArgumentParser) -> None:

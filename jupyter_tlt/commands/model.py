@@ -149,6 +149,7 @@ def _prune_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sweep", action="store_true", help="print parameters and FLOPs for thresholds 0 to 1 "
                    "instead of pruning")
     p.add_argument("-k", "--key", default=None, help=KEY_HELP + "; the pruned model is encrypted with it")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing pruned model")
     p.add_argument("-v", "--verbose", action="store_true", help="print the per-layer table")
 
 
@@ -166,7 +167,8 @@ def _prune(args):
     if not args.output_file:
         raise OutputError("-o/--output_file is required: where to write the pruned model "
                           "(e.g. results/prune/model_pruned.keras)")
-    report = prune(args.model, args.output_file, threshold=args.pruning_threshold, key=args.key, **options)
+    report = prune(args.model, args.output_file, threshold=args.pruning_threshold, key=args.key,
+                   overwrite=args.overwrite, **options)
     if args.verbose:
         print(report.to_frame().to_string())
     return report

@@ -98,7 +98,11 @@ def dataset_convert(spec, output_filename: str | os.PathLike, *, validation_fold
 
     `workers` is the number of processes writing shards; None picks one per CPU (at most one per
     non-empty shard, and none for small datasets). The output is the same for any number."""
+    from ..limits import require_int
+
     start = time.perf_counter()
+    if workers is not None:
+        require_int(workers, "-j/--workers", 1, 1024)
     spec = load_conversion_spec(spec)
     num_folds = _num_folds(spec)
     if not 0 <= validation_fold < num_folds:
@@ -181,20 +185,27 @@ def _read_source(spec, num_folds: int, validation_fold: int
     kc = spec.kitti_config
     root = Path(kc.root_directory_path)
     image_root = Path(spec.image_directory_path) if spec.image_directory_path else root
+    if spec.image_directory_path and not image_root.is_dir():
+        raise SpecError(f"image_directory_path {spec.image_directory_path!r}: no such directory; point it at "
+                        "the folder holding kitti_config.image_dir_name, or remove it to use root_directory_path")
     frames = _pair_frames(image_root / kc.image_dir_name, root / kc.label_dir_name,
-                          "kitti_config.root_directory_path, image_dir_name, label_dir_name")
+                          "kitti_config.root_directory_path, image_dir_name, label_dir_name", kitti_config=kc)
+    _check_mapping_occurs(frames, spec.target_class_mapping)
     folds = _partition(frames, kc, num_folds, validation_fold)
     return folds, [value(kc, "num_shards")] * num_folds, (), 0
 
 
-def _pair_frames(image_dir: Path, label_dir: Path, fields: str, *,
-                 label_optional: bool = False) -> list[Frame]:
+def _pair_frames(image_dir: Path, label_dir: Path, fields: str, *, label_optional: bool = False,
+                 kitti_config=None) -> list[Frame]:
     """Match every label file with its image; any unmatched file is an error naming it (an image
-    without a label file is a frame without objects when `label_optional`, YOLO's convention)."""
+    without a label file is a frame without objects when `label_optional`, YOLO's convention).
+    With `kitti_config`, its image_extension must match the images."""
     for what, d in (("image", image_dir), ("label", label_dir)):
         if not d.is_dir():
             raise DataError(f"{d}: {what} directory not found; check {fields}.")
     image_paths = images.find_images(image_dir)
+    if kitti_config is not None:
+        _check_extension(kitti_config, image_dir, image_paths)
     labels = {p.stem: p for p in label_dir.glob("*.txt")}
     missing_image = sorted(set(labels) - set(image_paths))
     missing_label = sorted(set(image_paths) - set(labels))
@@ -213,6 +224,37 @@ def _pair_frames(image_dir: Path, label_dir: Path, fields: str, *,
     if not labels:
         raise DataError(f"{label_dir}: no label files (*.txt) found; check {fields}.")
     return [Frame(stem, image_paths[stem], labels[stem]) for stem in sorted(labels)]
+
+
+def _check_extension(kc, image_dir: Path, image_paths: dict[str, Path]) -> None:
+    """An explicit kitti_config.image_extension that matches none of the images is a mistake."""
+    if not kc.HasField("image_extension") or not image_paths:
+        return
+    wanted = "." + kc.image_extension.lower().lstrip(".")
+    found = sorted({p.suffix.lower() for p in image_paths.values()})
+    if wanted not in found and not (wanted in (".jpg", ".jpeg") and {".jpg", ".jpeg"} & set(found)):
+        raise SpecError(f"kitti_config.image_extension {kc.image_extension!r} matches none of the "
+                        f"{len(image_paths)} images in {image_dir} (they are {', '.join(found)}); "
+                        f"set image_extension: \"{found[0]}\"")
+
+
+def _check_mapping_occurs(frames: list[Frame], mapping) -> None:
+    """A target_class_mapping none of whose classes occur in the labels would convert to no objects.
+
+    (Some absent classes are only a warning after conversion: see `_class_warnings`.)"""
+    from .kitti import read_labels_lenient
+
+    if not mapping:
+        return
+    wanted = {key.lower() for key in mapping}
+    seen: set[str] = set()
+    for frame in frames:
+        seen.update(obj.type.lower() for obj in read_labels_lenient(frame.label)[0])
+        if seen & wanted:
+            return
+    shown = ", ".join(sorted(seen)[:8]) or "none"
+    raise SpecError(f"target_class_mapping names {sorted(mapping)}, none of which occur in the labels "
+                    f"(their classes: {shown}); map the class names the label files use")
 
 
 def _and_more(names: list[str]) -> str:

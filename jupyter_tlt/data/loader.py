@@ -17,7 +17,7 @@ import os
 import re
 from typing import Mapping, Sequence
 
-from ..errors import DataError
+from ..errors import DataError, SpecError
 from ..tf_import import tensorflow
 from . import augment, tfrecord
 from .augment import Augmentation
@@ -180,6 +180,10 @@ def split_files(spec, *, training: bool) -> list[str]:
         return record_files(sources if training else [dc.validation_data_source.tfrecords_path])
     val_fold = value(dc, "validation_fold")
     files = record_files(sources)
+    counts = sorted({int(m.group(1)) for f in files if (m := re.search(r"-fold-\d+-of-(\d+)", os.path.basename(f)))})
+    if counts and val_fold >= counts[-1]:
+        raise SpecError(f"dataset_config.validation_fold {val_fold} is beyond the {counts[-1]} folds of "
+                        f"{', '.join(sources)}; use 0 to {counts[-1] - 1}, or convert with more partitions")
     if training:
         return [f for f in files if _fold_of(f) != val_fold]
     return [f for f in files if _fold_of(f) == val_fold]
@@ -198,6 +202,8 @@ def detection_dataset_from_spec(spec, *, training: bool, repeat: bool = False,
     from ..spec import views
 
     files = split_files(spec, training=training or use_training_set)
+    if training:
+        _check_mapping_occurs(files, views.class_mapping(spec))
     _, height, width = views.input_shape(spec)
     return detection_dataset(
         files, output_size=(height, width),
@@ -206,6 +212,32 @@ def detection_dataset_from_spec(spec, *, training: bool, repeat: bool = False,
         batch_size=batch_size or spec_batch_size(spec),
         training=training, augmentation=Augmentation.from_spec(spec),
         seed=views.random_seed(spec), repeat=repeat)
+
+
+def _check_mapping_occurs(files: Sequence[str], mapping: Mapping[str, str]) -> None:
+    """SpecError when none of dataset_config.target_class_mapping's classes occur in the training records:
+    the model would learn nothing (TAO trained on, and showed 0 mAP at the end)."""
+    from google.protobuf.message import DecodeError
+
+    from .tfrecord_io import read_records
+
+    if not mapping:
+        return
+    example_type = tensorflow().train.Example
+    seen: set[str] = set()
+    for path in files:
+        for record in read_records(path):
+            try:
+                feature = example_type.FromString(record).features.feature.get(tfrecord.OBJECT_CLASS)
+            except DecodeError:
+                raise DataError(f"{path}: holds a record that is not a tf.train.Example; point "
+                                "dataset_config.data_sources at tlt dataset-convert output") from None
+            seen.update(v.decode("utf-8", "replace") for v in (feature.bytes_list.value if feature else ()))
+            if seen & set(mapping):
+                return
+    raise SpecError(f"dataset_config.target_class_mapping names {sorted(mapping)}, none of which occur in the "
+                    f"training records (their classes: {', '.join(sorted(seen)[:8]) or 'none'}); map the class "
+                    "names the records hold")
 
 
 def spec_class_names(spec) -> list[str]:

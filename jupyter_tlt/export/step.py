@@ -81,9 +81,11 @@ def export(model_path, output=None, *, data_type: str = "fp32", key: str | None 
            max_batch_size: int = 16, static_batch_size: int = -1, target_opset: int = 17,
            gen_ds_config: bool = False, engine_file=None, calibration_method: str = "entropy",
            allow_fewer: bool = False, workspace_mb: int = 1024, expected_outputs=None,
-           deepstream_version: str | None = None) -> ExportResult:
+           deepstream_version: str | None = None, overwrite: bool = False) -> ExportResult:
     """Export ``model_path`` (.keras/.hdf5) to ONNX; see the module docstring for what each option writes.
 
+    Every input is checked (and INT8 calibrated) before the first file is written, so a bad input
+    leaves nothing behind; existing outputs are replaced only with ``overwrite``.
     ``expected_outputs`` (the seed's ``--outputs``) must equal the model's output names, else nothing
     is written. ``deepstream_version`` picks the INT8 form of the DeepStream config (default: the
     newest release in ``deepstream.DEEPSTREAM_TENSORRT``)."""
@@ -98,16 +100,27 @@ def export(model_path, output=None, *, data_type: str = "fp32", key: str | None 
     start = time.perf_counter()
     deepstream_version = deepstream_version or DEFAULT_DEEPSTREAM
     deepstream_tensorrt(deepstream_version)  # an unknown release fails before any work
+    _check_counts(batches, batch_size, max_batch_size, static_batch_size, workspace_mb)
     output = _output_path(model_path, output)
     if data_type not in DATA_TYPES:
         raise DataError(f"--data_type {data_type!r}: use one of {', '.join(DATA_TYPES)}")
     if not MIN_OPSET <= target_opset <= onnx.defs.onnx_opset_version():
         raise DataError(f"--target_opset {target_opset} is not supported: use {MIN_OPSET} to "
                         f"{onnx.defs.onnx_opset_version()} (17 suits TensorRT 8.6 and later)")
+    cache = Path(cal_cache_file) if cal_cache_file else output.with_name("cal.bin")
+    calibrate = data_type == "int8" and bool(cal_image_dir or cal_data_file)
+    if data_type == "int8" and not calibrate and not cache.is_file():
+        raise DataError("--data_type int8 needs calibration data: --cal_image_dir DIR or --cal_data_file FILE "
+                        f"(tlt calibration-tensorfile), or an existing --cal_cache_file ({cache} does not exist)")
+    atomic.check_overwrite(_planned_outputs(output, data_type, calibrate, cache, gen_ds_config, engine_file),
+                           overwrite, "exported file")
     atomic.ensure_writable_dir(output.parent)
     model, info = load_model(model_path, key), read_info(model_path, key)
     info = {**info, "task": info.get("task") or _task_of(model), "exported_from": str(model_path),
             "data_type": data_type}
+    if gen_ds_config and not info.get("class_names"):
+        raise DataError(f"{model_path}: the model carries no class names, which the DeepStream config needs; "
+                        "export a model trained by jupyter-tlt, or leave out --gen_ds_config")
     proto = keras_to_onnx(model, opset=target_opset,
                           batch_size=static_batch_size if static_batch_size > 0 else None)
     result = ExportResult(str(model_path), data_type)
@@ -132,25 +145,26 @@ def export(model_path, output=None, *, data_type: str = "fp32", key: str | None 
         main = proto
         result.check = dict(fp32_check)
         result.tolerance = {name: FP32_TOLERANCE for name in fp32_check}
-    result.files["onnx"] = _save_onnx(main, output, info)
 
-    if data_type == "int8":
+    if data_type == "int8":  # calibrated before anything is written: bad calibration input leaves nothing
+        from .calibration import write_cache
         from .quantize import quantize_qdq
 
-        cache = Path(cal_cache_file) if cal_cache_file else output.with_name("cal.bin")
         ranges, data = _int8_ranges(proto, info["task"], (height, width, channels), cache, cal_image_dir,
                                     cal_data_file, batches, batch_size, allow_fewer, calibration_method)
-        result.files["calibration cache"] = cache
         qdq = quantize_qdq(proto, ranges)
-        result.files["int8 qdq onnx"] = _save_onnx(qdq, output.with_name(output.stem + "_int8_qdq.onnx"), info)
         # TensorRT takes only signed int8 Q/DQ: its own layout, which TensorRT 11 builds int8 engines from
-        from .tensorrt_engine import TRT_QDQ_SUFFIX
-
-        result.files["tensorrt int8 qdq onnx"] = _save_onnx(quantize_qdq(proto, ranges, for_tensorrt=True),
-                                                            output.with_name(output.stem + TRT_QDQ_SUFFIX), info)
+        trt_qdq = quantize_qdq(proto, ranges, for_tensorrt=True)
         check = data[0][:4] if data else sample  # calibration images: what the ranges were fitted to
         result.check.update({f"{name} (int8)": diff for name, diff in compare_with_keras(
             model, qdq, np.transpose(check, (0, 2, 3, 1))).items()})
+    result.files["onnx"] = _save_onnx(main, output, info)
+    if data_type == "int8":
+        if data:
+            write_cache(cache, ranges)
+        result.files["calibration cache"] = cache
+        result.files["int8 qdq onnx"] = _save_onnx(qdq, _qdq_path(output), info)
+        result.files["tensorrt int8 qdq onnx"] = _save_onnx(trt_qdq, _trt_qdq_path(output), info)
 
     if gen_ds_config:
         result.files.update(_deepstream(output, info, (channels, height, width), data_type, result.files,
@@ -177,6 +191,19 @@ def build_engine_with_info(onnx_path, engine_path, info: dict | None = None, **o
     engine = build_engine(onnx_path, engine_path, **options)
     atomic.write_text(Path(engine).with_suffix(Path(engine).suffix + ".json"), json.dumps(info, indent=2))
     return Path(engine)
+
+
+def _check_counts(batches: int, batch_size: int, max_batch_size: int, static_batch_size: int,
+                  workspace_mb: int) -> None:
+    """The numeric flags of export, checked before anything is loaded or written."""
+    from ..limits import require_batch, require_int
+
+    require_int(batches, "--batches")
+    require_batch(batch_size, "--batch_size")
+    require_batch(max_batch_size, "--max_batch_size")
+    if static_batch_size != -1:
+        require_batch(static_batch_size, "--static_batch_size (-1 for a dynamic batch)")
+    require_int(workspace_mb, "--max_workspace_size", 1, 1 << 20)
 
 
 def onnx_info(path) -> dict:
@@ -231,20 +258,38 @@ def _int8_ranges(proto, task, input_shape, cache: Path, image_dir, data_file, ba
                  method) -> tuple[dict[str, float], list]:
     """(ranges, calibration batches): calibrated (and the cache written) from images or a tensorfile, or
     read from an existing cache (no batches then)."""
-    from .calibration import collect_ranges, read_cache, write_cache
+    from .calibration import collect_ranges, read_cache
     from .tensorfile import calibration_batches
 
-    if not image_dir and not data_file:
-        if cache.is_file():
-            _, scales = read_cache(cache)
-            return {name: scale * 127.0 for name, scale in scales.items()}, []
-        raise DataError("--data_type int8 needs calibration data: --cal_image_dir DIR or --cal_data_file FILE "
-                        f"(tlt calibration-tensorfile), or an existing --cal_cache_file ({cache} does not exist)")
+    if not image_dir and not data_file:  # export checked that the cache exists
+        _, scales = read_cache(cache)
+        return {name: scale * 127.0 for name, scale in scales.items()}, []
     data = calibration_batches(input_shape=input_shape, task=task, batches=batches, batch_size=batch_size,
                                image_dir=image_dir, data_file=data_file, allow_fewer=allow_fewer)
-    ranges = collect_ranges(proto, data, method=method)
-    write_cache(cache, ranges)
-    return ranges, data
+    return collect_ranges(proto, data, method=method), data
+
+
+def _qdq_path(output: Path) -> Path:
+    return output.with_name(output.stem + "_int8_qdq.onnx")
+
+
+def _trt_qdq_path(output: Path) -> Path:
+    from .tensorrt_engine import TRT_QDQ_SUFFIX
+
+    return output.with_name(output.stem + TRT_QDQ_SUFFIX)
+
+
+def _planned_outputs(output: Path, data_type: str, calibrate: bool, cache: Path, gen_ds_config: bool,
+                     engine_file) -> list[Path]:
+    """Every file this export will write (a reused calibration cache is an input, not an output)."""
+    planned = [output]
+    if data_type == "int8":
+        planned += [_qdq_path(output), _trt_qdq_path(output)] + ([cache] if calibrate else [])
+    if gen_ds_config:
+        planned += [output.with_name("labels.txt"), output.with_name("nvinfer_config.txt")]
+    if engine_file:
+        planned += [Path(engine_file), Path(str(engine_file) + ".json")]
+    return planned
 
 
 def _deepstream(output: Path, info: dict, chw: tuple[int, int, int], data_type: str, files: dict, max_batch: int,
@@ -253,10 +298,7 @@ def _deepstream(output: Path, info: dict, chw: tuple[int, int, int], data_type: 
     from ..spec import load_experiment_spec
     from .deepstream import calibrates, write_labels, write_nvinfer_config
 
-    task, names = info["task"], info.get("class_names")
-    if not names:
-        raise DataError(f"{info['exported_from']}: the model carries no class names, which the DeepStream "
-                        "config needs; export a model trained by jupyter-tlt")
+    task, names = info["task"], info["class_names"]  # export checked that there are class names
     postprocess = None
     if task == "detection" and info.get("spec"):
         postprocess = PostprocessConfig.from_spec(load_experiment_spec(info["spec"], name="stored spec"), names)

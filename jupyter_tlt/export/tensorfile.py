@@ -38,19 +38,25 @@ class TensorfileResult:
 
 
 def write_tensorfile(spec, output, *, task: str | None = None, max_batches: int = 10, batch_size: int | None = None,
-                     use_validation_set: bool = False) -> TensorfileResult:
-    """Preprocessed images of the spec's training (or validation) data, un-augmented, to HDF5."""
+                     use_validation_set: bool = False, overwrite: bool = False) -> TensorfileResult:
+    """Preprocessed images of the spec's training (or validation) data, un-augmented, to HDF5.
+
+    An existing `output` is replaced only with `overwrite`."""
     import h5py
 
     from ..data.loader import spec_batch_size
     from ..spec import load_experiment_spec
     from ..tasks import infer_task, make_task
 
+    from ..limits import require_batch, require_int
+
+    require_int(max_batches, "-m/--max_batches")
+    atomic.check_overwrite([output], overwrite, "calibration data file")
+    if batch_size is not None:
+        require_batch(batch_size)
     spec = load_experiment_spec(spec)
     task = task or infer_task(spec)
     batch_size = int(batch_size or spec_batch_size(spec))
-    if max_batches < 1 or batch_size < 1:
-        raise DataError(f"-m/--max_batches ({max_batches}) and the batch size ({batch_size}) must be at least 1")
     images = []
     for batch, _ in make_task(task, spec).eval_batches(batch_size, use_training_set=not use_validation_set):
         images.append(np.transpose(np.asarray(batch, np.float32), (0, 3, 1, 2)))

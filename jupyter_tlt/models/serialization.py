@@ -19,7 +19,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from ..atomic import TEMP_PREFIX, ensure_writable_dir, publish
+from ..atomic import clean_stale, ensure_writable_dir, publish, temp_prefix
 from ..errors import DataError, OutputError
 from . import encryption
 from .blocks import keras_module
@@ -36,7 +36,7 @@ def save_model(model: Any, path: str | os.PathLike, *, info: dict | None = None,
 
     ``info`` (task, class names, spec...) is stored inside the file (see ``model_info``); with ``key``
     the file is encrypted (see ``encryption``). The model is written under a temporary name in the
-    same directory (``.tmp-<name>.<random><suffix>``: Keras needs the suffix to choose the format) and
+    same directory (``.tmp-<name>.<host>-<pid>.<random><suffix>``: Keras needs the suffix to choose the format) and
     renamed, so a crash never leaves half a model.
     """
     final = Path(path)
@@ -44,7 +44,8 @@ def save_model(model: Any, path: str | os.PathLike, *, info: dict | None = None,
     if suffix != KERAS_SUFFIX and suffix not in H5_SUFFIXES:
         raise OutputError(f"{final}: models are saved as .keras (or .hdf5/.h5); change the file name's suffix")
     ensure_writable_dir(final.parent)
-    fd, name = tempfile.mkstemp(prefix=TEMP_PREFIX + final.name + ".", suffix=suffix, dir=final.parent)
+    clean_stale(final)
+    fd, name = tempfile.mkstemp(prefix=temp_prefix(final), suffix=suffix, dir=final.parent)
     os.close(fd)
     tmp = Path(name)
     try:

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 import queue
 import threading
 from pathlib import Path
 from typing import Iterator
 
-from ..atomic import TEMP_PREFIX, ensure_writable_dir, publish
+from ..atomic import clean_stale, ensure_writable_dir, publish, temp_prefix
 from ..errors import DataError, disk_full
 from ..progress import warn
 from .manifest import sha256_file
@@ -72,7 +71,8 @@ def _download(storage, relative: str, target: Path, entry: dict, bar) -> tuple[s
     Hashing runs in a second thread (hashlib releases the GIL) so it overlaps the reads and writes.
     """
     ensure_writable_dir(target.parent)
-    tmp = target.parent / f"{TEMP_PREFIX}{target.name}.{os.getpid()}.{threading.get_ident()}"
+    clean_stale(target)
+    tmp = target.parent / f"{temp_prefix(target)}{threading.get_ident()}"
     digest = hashlib.sha256()
     blocks: queue.Queue = queue.Queue(maxsize=8)
 

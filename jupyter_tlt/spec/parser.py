@@ -43,6 +43,7 @@ def parse_text(text: str, message_type: type[M], name: str) -> M:
     """Parse protobuf text format, then validate; raises SpecError naming name:line."""
     message = message_type()
     text = text.removeprefix("\ufeff")
+    _check_nesting(text, name)
     try:
         text_format.Parse(text, message)
     except text_format.ParseError as exc:
@@ -263,6 +264,33 @@ def _syntax(detail, layout, line, col, where, name):
 
 
 # ---- dicts --------------------------------------------------------------------------------------
+
+MAX_NESTING = 32  # the deepest spec message is 5 blocks deep; far deeper text makes error reports slow
+
+
+def _check_nesting(text: str, name: str) -> None:
+    """SpecError at the line where blocks nest deeper than MAX_NESTING (strings and comments skipped)."""
+    depth, line, quote, comment = 0, 1, "", False
+    for i, char in enumerate(text):
+        if char == "\n":
+            line, comment = line + 1, False
+        elif comment:
+            continue
+        elif quote:
+            if char == quote and text[i - 1] != "\\":
+                quote = ""
+        elif char in "\"'":
+            quote = char
+        elif char == "#":
+            comment = True
+        elif char in "{<":
+            depth += 1
+            if depth > MAX_NESTING:
+                raise SpecError(f"{name}:{line}: blocks nest more than {MAX_NESTING} deep; a spec's blocks "
+                                "nest at most a few levels: check the braces")
+        elif char in "}>":
+            depth -= 1
+
 
 def parse_dict(data: Mapping, message_type: type[M], name: str) -> M:
     """Check a nested dict field by field, build the message with json_format, then validate."""

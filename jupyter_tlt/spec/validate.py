@@ -18,6 +18,7 @@ from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
 from ..errors import SpecError
+from ..limits import MAX_BATCH_SIZE, MAX_IMAGE_SIDE
 from . import defaults
 from .locate import Layout, is_map, is_repeated, join, key_suffix
 
@@ -61,13 +62,15 @@ def _image_size_ok(value: str) -> bool:
     if len(parts) != 3 or not all(p.isdigit() for p in parts):
         return False
     channels, width, height = (int(p) for p in parts)
-    return channels in (1, 3) and width > 0 and height > 0
+    return channels in (1, 3) and 0 < width <= MAX_IMAGE_SIDE and 0 < height <= MAX_IMAGE_SIDE
 
 
 PROBABILITY = between(0, 1)
 IMAGE_EXTENSION = Check(_image_extension_ok, 'one of ".jpg", ".jpeg", ".png" (any case)')
-IMAGE_SIZE = Check(_image_size_ok, '"C,W,H" with C 1 or 3 and W, H positive integers '
+IMAGE_SIZE = Check(_image_size_ok, f'"C,W,H" with C 1 or 3 and W, H integers from 1 to {MAX_IMAGE_SIDE} '
                                    '(e.g. "3,960,544")')
+IMAGE_SIDE = between(1, MAX_IMAGE_SIDE)
+BATCH_SIZE = between(1, MAX_BATCH_SIZE)
 ARCHS = ("resnet", "vgg", "alexnet", "googlenet")
 # Depths each backbone supports; alexnet and googlenet have one fixed depth and ignore the field.
 LAYERS = {"resnet": (10, 18, 34, 50), "vgg": (16, 19)}
@@ -85,8 +88,8 @@ EXPERIMENT_RULES: dict[str, Check] = {
     "model_config.objective_set.bbox.scale": greater(0),
     "model_config.objective_set.bbox.offset": PROBABILITY,
     "dataset_config.image_extension": IMAGE_EXTENSION,
-    "augmentation_config.preprocessing.output_image_width": at_least(1),
-    "augmentation_config.preprocessing.output_image_height": at_least(1),
+    "augmentation_config.preprocessing.output_image_width": IMAGE_SIDE,
+    "augmentation_config.preprocessing.output_image_height": IMAGE_SIDE,
     "augmentation_config.preprocessing.output_image_channel": one_of(1, 3),
     "augmentation_config.preprocessing.min_bbox_width": at_least(0),
     "augmentation_config.preprocessing.min_bbox_height": at_least(0),
@@ -119,7 +122,7 @@ EXPERIMENT_RULES: dict[str, Check] = {
     "cost_function_config.target_classes[*].objectives[*].weight_target": at_least(0),
     "cost_function_config.max_objective_weight": at_least(0),
     "cost_function_config.min_objective_weight": at_least(0),
-    "training_config.batch_size_per_gpu": at_least(1),
+    "training_config.batch_size_per_gpu": BATCH_SIZE,
     "training_config.num_epochs": at_least(1),
     "training_config.checkpoint_interval": at_least(1),
     f"{_SSA}.min_learning_rate": greater(0),
@@ -140,7 +143,7 @@ EXPERIMENT_RULES: dict[str, Check] = {
     f"{_RASTER}.cov_radius_y": greater(0),
     f"{_RASTER}.bbox_min_radius": at_least(0),
     "bbox_rasterizer_config.deadzone_radius": PROBABILITY,
-    "train_config.batch_size_per_gpu": at_least(1),
+    "train_config.batch_size_per_gpu": BATCH_SIZE,
     "train_config.n_epochs": at_least(1),
     "train_config.step_size": at_least(1),
     "train_config.learning_rate": greater(0),
@@ -467,6 +470,13 @@ def _strictly_before(report: _Report, message: Message, path: str) -> None:
 def _class_mapping_rule(mapping, path: str, report: _Report) -> None:
     seen: dict[str, str] = {}
     for key in sorted(mapping):
+        if not mapping[key].strip():
+            report.add(f"{path}{key_suffix(key)}",
+                       f"'{path}' maps {json.dumps(key)} to an empty class name; name its target class "
+                       f'(e.g. value: {json.dumps(key.lower() or "car")}) or remove the entry')
+        if not key.strip():
+            report.add(f"{path}{key_suffix(key)}", f"'{path}' has an empty key; write the class name "
+                                                   "as it appears in the label files")
         folded = key.lower()
         if folded in seen and mapping[seen[folded]] != mapping[key]:
             report.add(f"{path}{key_suffix(key)}",
@@ -478,6 +488,21 @@ def _class_mapping_rule(mapping, path: str, report: _Report) -> None:
 def _experiment_mapping_rule(spec: Message, report: _Report) -> None:
     _class_mapping_rule(spec.dataset_config.target_class_mapping,
                         "dataset_config.target_class_mapping", report)
+
+
+def _validation_epoch_rule(spec: Message, report: _Report) -> None:
+    """A first validation after the last epoch would silently never validate."""
+    ev = spec.evaluation_config
+    if not _set(ev, "first_validation_epoch"):
+        return
+    training = spec.training_config if spec.HasField("training_config") else None
+    epochs = (defaults.value(training, "num_epochs") if training is not None
+              else defaults.value(spec.train_config, "n_epochs"))
+    field = "training_config.num_epochs" if training is not None else "train_config.n_epochs"
+    if ev.first_validation_epoch > epochs:
+        report.add("evaluation_config.first_validation_epoch",
+                   f"'evaluation_config.first_validation_epoch' ({ev.first_validation_epoch}) is after the last "
+                   f"epoch ('{field}' {epochs}), so training would never validate; lower it or train longer")
 
 
 def _partition_rule(spec: Message, report: _Report) -> None:
@@ -523,5 +548,6 @@ def _conversion_mapping_rule(spec: Message, report: _Report) -> None:
     _class_mapping_rule(spec.target_class_mapping, "target_class_mapping", report)
 
 
-EXPERIMENT_CROSS = [_layers_rule, _input_size_rule, _ordering_rules, _experiment_mapping_rule]
+EXPERIMENT_CROSS = [_layers_rule, _input_size_rule, _ordering_rules, _experiment_mapping_rule,
+                    _validation_epoch_rule]
 CONVERSION_CROSS = [_partition_rule, _source_rule, _conversion_mapping_rule]

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from ..atomic import TEMP_PREFIX
+from ..atomic import atomic_path
 from ..experiments import Experiment
 from ..progress import bar
 from ..tf_import import keras
@@ -108,10 +107,8 @@ class EpochEnd(keras.callbacks.Callback):
 
     def save_checkpoint(self, epoch: int) -> Path:
         final = self.exp.checkpoint_path(epoch)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        tmp = final.with_name(TEMP_PREFIX + final.name)
-        self.model.save(str(tmp))
-        os.replace(tmp, final)
+        with atomic_path(final, suffix=".keras") as tmp:  # removed on any error, a full disk included
+            self.model.save(str(tmp), overwrite=True)
         for old_epoch, path in self.exp.checkpoints()[:-2]:
             if old_epoch % self.interval:
                 path.unlink(missing_ok=True)

@@ -102,8 +102,9 @@ class PrunePanel(w.VBox):
         self.out.clear_output()
         with self.out:
             try:
+                # the panel names its output, and pressing Prune again at another threshold is how it is used
                 self.report = prune(self.model_path, self.output, threshold=self.slider.value, key=self.key,
-                                    **self.options)
+                                    overwrite=True, **self.options)
             except TltError as exc:
                 print(f"error: {exc}")
                 return None

@@ -105,6 +105,7 @@ const ExperimentRow = React.memo(function ExperimentRow(props: {
         <span
           className={`jp-tlt-status jp-tlt-status-${experiment.status}`}
           data-testid="jp-tlt-status"
+          title={experiment.stopped ? `process gone; last seen ${experiment.stopped}` : undefined}
         >
           {experiment.status}
         </span>

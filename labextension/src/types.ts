@@ -44,7 +44,8 @@ export type ExperimentStatus =
   | 'running'
   | 'finished'
   | 'failed'
-  | 'interrupted';
+  | 'interrupted'
+  | 'stopped'; // shown by the server for a "running" record whose process is gone (kill -9)
 
 /** One experiment of GET experiments. */
 export interface Experiment {
@@ -58,6 +59,8 @@ export interface Experiment {
   metric: { name: string; value: number } | null;
   updated: string | null;
   mtime: number;
+  /** When a stopped run was last seen alive (only with status 'stopped'). */
+  stopped?: string;
 }
 
 export interface ExperimentListing {
