@@ -104,7 +104,21 @@ def check_loadable(path: str | os.PathLike, key: str | None = None) -> None:
     """
     path = Path(path)
     with _plain_copy(path, key) as plain:
-        _refuse_code(_config(plain, path), path)
+        if not _weights_only(plain):  # a weights file (TAO/NGC backbones) holds arrays only: nothing can run
+            _refuse_code(_config(plain, path), path)
+
+
+def _weights_only(path: Path) -> bool:
+    """A Keras HDF5 weights file: layer names and arrays, no architecture."""
+    if path.suffix.lower() not in H5_SUFFIXES:
+        return False
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as h5:
+            return "model_config" not in h5.attrs and "layer_names" in h5.attrs
+    except OSError:
+        return False
 
 
 @contextlib.contextmanager
