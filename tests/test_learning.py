@@ -57,6 +57,10 @@ def test_adding_a_fifth_class_keeps_the_shared_classes(trained):
     result = train(spec, five / "run", progress=False)
     assert "new: van" in result.transfer, result.transfer
     after = evaluate("detection", result.model_path, use_training_set=True, progress=False).metrics
-    for c in SHARED:
+    # an AP over one or two boxes is 0 or 100: compare the classes with enough boxes in both runs
+    counted = [c for c in SHARED if min(before.num_ground_truth[c]["moderate"],
+                                        after.num_ground_truth[c]["moderate"]) >= 3]
+    assert len(counted) >= 2, (before.num_ground_truth, after.num_ground_truth)
+    for c in counted:
         assert after.ap[c]["moderate"] >= 0.8 * before.ap[c]["moderate"] - 0.05, (
             c, before.format_table(), after.format_table())
