@@ -1,9 +1,10 @@
-"""Data steps: `generate`, `dataset-validate`, `dataset-convert`."""
+"""Data steps: `generate`, `dataset-validate`, `dataset-convert`, `dataset-export`."""
 
 from __future__ import annotations
 
 import argparse
 
+from ..errors import SpecError
 from . import Step
 
 
@@ -43,8 +44,6 @@ def _validate_args(p: argparse.ArgumentParser) -> None:
 
 def _validate(args):
     from ..data.validate import validate_dataset
-
-    from ..errors import SpecError
 
     mapping, image_dir, label_dir = None, args.image_dir_name, args.label_dir_name
     if args.dataset_export_spec:
