@@ -13,8 +13,9 @@ import pytest
 
 from jupyter_tlt.data.kitti import KittiObject, write_labels
 from jupyter_tlt.errors import DataError
+from jupyter_tlt.metrics.kitti_results import load_result_dirs
 from jupyter_tlt.metrics import (Detections, GroundTruth, average_precision, evaluate_classification,
-                                 evaluate_detection, iou_matrix, load_kitti_dirs, match_greedy,
+                                 evaluate_detection, iou_matrix, match_greedy,
                                  overlap_of_first, precision_recall)
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -554,7 +555,7 @@ def test_from_kitti_and_label_directories(tmp_path):
                                           kobj("Car", 300, 10, 400, 60, score=0.8),
                                           kobj("Car", 520, 10, 600, 60, score=0.7)])
     # 000002 has no result file: no detections there
-    gts, dets = load_kitti_dirs(labels, results)
+    gts, dets, _ = load_result_dirs(labels, results)
     assert [g.name for g in gts] == ["000001", "000002"]
     assert gts[0].classes.tolist() == ["car", "van"] and len(gts[0].dontcare) == 1
     assert len(dets[1]) == 0
@@ -575,9 +576,9 @@ def test_detection_file_without_scores_is_an_error(tmp_path):
     write_labels(labels / "a.txt", [kobj("Car", *CAR1[1:])])
     write_labels(results / "a.txt", [kobj("Car", *CAR1[1:])])
     with pytest.raises(DataError, match=r"a\.txt:1: .*score"):
-        load_kitti_dirs(labels, results)
+        load_result_dirs(labels, results)
     with pytest.raises(DataError, match="not found"):
-        load_kitti_dirs(tmp_path / "missing", results)
+        load_result_dirs(tmp_path / "missing", results)
     with pytest.raises(DataError, match="score"):
         Detections.from_kitti([kobj("Car", *CAR1[1:])])
 

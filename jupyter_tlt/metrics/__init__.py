@@ -6,14 +6,14 @@ validation during training, `evaluate_classification` for classifiers. Results a
 """
 
 from .average_precision import AP_MODES, average_precision, precision_recall
-from .boxes import Detections, GroundTruth, load_kitti_dirs
+from .boxes import Detections, GroundTruth
 from .classification import ClassificationMetrics, evaluate_classification
 from .detection import DEFAULT_NEIGHBOURS, LEVELS, DetectionMetrics, PRCurve, evaluate_detection
 from .matching import iou_matrix, match_greedy, overlap_of_first
 
 __all__ = [
     "AP_MODES", "LEVELS", "DEFAULT_NEIGHBOURS",
-    "GroundTruth", "Detections", "load_kitti_dirs",
+    "GroundTruth", "Detections",
     "evaluate_detection", "DetectionMetrics", "PRCurve",
     "evaluate_classification", "ClassificationMetrics",
     "average_precision", "precision_recall", "iou_matrix", "overlap_of_first", "match_greedy",

@@ -10,14 +10,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable
 
 import numpy as np
 
 from ..data.kitti import DONTCARE, KittiObject, read_labels, read_labels_numbered
 from ..errors import DataError
 
-__all__ = ["GroundTruth", "Detections", "load_kitti_dirs"]
+__all__ = ["GroundTruth", "Detections"]
 
 
 def _boxes(value, what: str) -> np.ndarray:
@@ -176,27 +176,3 @@ class Detections:
                 raise DataError(f"{path}:{lineno}: detection has no score (15 fields); write the "
                                 "confidence score as a 16th field")
         return cls.from_kitti([o for _, o in numbered], name=path.stem)
-
-
-def load_kitti_dirs(label_dir: str | os.PathLike, detection_dir: str | os.PathLike,
-                    names: Sequence[str] | None = None) -> tuple[list[GroundTruth], list[Detections]]:
-    """Pair KITTI label files with detection files of the same name (`<name>.txt`), for
-    `evaluate_detection`. An image without a detection file has no detections. `names` picks the
-    images (file stems) to use; by default every label file in `label_dir`, in sorted order."""
-    label_dir, detection_dir = Path(label_dir), Path(detection_dir)
-    if not label_dir.is_dir():
-        raise DataError(f"{label_dir}: label directory not found; check the path.")
-    if not detection_dir.is_dir():
-        raise DataError(f"{detection_dir}: detection directory not found; check the path "
-                        "(it holds one KITTI file with scores per image).")
-    if names is None:
-        names = sorted(p.stem for p in label_dir.glob("*.txt"))
-        if not names:
-            raise DataError(f"{label_dir}: no label files (*.txt) found; check the path.")
-    ground_truth, detections = [], []
-    for name in names:
-        ground_truth.append(GroundTruth.from_label_file(label_dir / f"{name}.txt"))
-        det_path = detection_dir / f"{name}.txt"
-        detections.append(Detections.from_label_file(det_path) if det_path.exists()
-                          else Detections(np.zeros((0, 4)), [], [], name=name))
-    return ground_truth, detections
