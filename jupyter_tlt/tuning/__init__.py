@@ -16,3 +16,12 @@ def tune_postprocessing(*args, **kwargs):
 
 
 tune_postprocessing.__doc__ = "See ``jupyter_tlt.tuning.postprocessing.tune_postprocessing``."
+
+
+def tune(*args, **kwargs):
+    from .search import tune as run
+
+    return run(*args, **kwargs)
+
+
+tune.__doc__ = "See ``jupyter_tlt.tuning.search.tune``."
