@@ -1,5 +1,6 @@
-"""Search steps: `tune` (hyper-parameters over spec fields, Optuna or Ray Tune) and
-`tune_postprocessing` (a trained detector's clustering parameters, no retraining)."""
+"""Search steps: `tune` (hyper-parameters over spec fields, Optuna or Ray Tune),
+`tune_postprocessing` (a trained detector's clustering parameters, no retraining) and `compress`
+(prune to several targets, retrain, Pareto front)."""
 
 from __future__ import annotations
 
@@ -75,12 +76,40 @@ def _tune(args):
                 address=args.address)
 
 
+def _compress_args(p: argparse.ArgumentParser) -> None:
+    from ..tuning.postprocessing import LEVELS
+
+    p.add_argument("-m", "--model_path", required=True, help="trained model (.keras) carrying its spec")
+    p.add_argument("-r", "--results_dir", required=True, help="prune/, trials/keep_*/ and compression.json go here")
+    p.add_argument("--keep", type=float, nargs="+", default=[0.7, 0.5, 0.3], metavar="F",
+                   help="fractions to prune to (default 0.7 0.5 0.3)")
+    p.add_argument("--by", choices=("flops", "params"), default="flops", help="what --keep counts (default flops)")
+    p.add_argument("--epochs", type=int, default=2, help="retraining epochs per candidate (default 2)")
+    p.add_argument("--max_drop", type=float, default=0.01, help="objective loss allowed for the recommendation, "
+                   "as a fraction (default 0.01: one mAP point)")
+    p.add_argument("--level", choices=LEVELS, default="moderate")
+    p.add_argument("-e", "--experiment_spec_file", help="spec (default: the one stored in the model)")
+    p.add_argument("-nf", "--min_num_filters", type=int, default=16)
+    p.add_argument("-pg", "--pruning_granularity", type=int, default=8)
+    p.add_argument("-k", "--key", default=None, help=KEY_HELP)
+
+
+def _compress(args):
+    from ..tuning.compression import compress
+
+    return compress(args.model_path, args.results_dir, keep=tuple(args.keep), by=args.by, epochs=args.epochs,
+                    max_drop=args.max_drop, level=args.level, spec=args.experiment_spec_file, key=args.key,
+                    min_num_filters=args.min_num_filters, pruning_granularity=args.pruning_granularity)
+
+
 def _steps():
     from . import Step
 
     return [
         Step("tune", "Search hyper-parameters (spec fields) on Optuna or Ray Tune; each trial an experiment, "
              "bad ones stopped early; writes the best spec.", _tune_args, _tune),
+        Step("compress", "Compression search: prune to several FLOP/parameter targets, retrain each briefly, "
+             "evaluate; Pareto front and the smallest model within a stated drop.", _compress_args, _compress),
         Step("tune_postprocessing", "Tune a trained detector's per-class clustering parameters against "
              "validation mAP (raw outputs computed once, no retraining).", _postprocessing_args, _postprocessing),
     ]

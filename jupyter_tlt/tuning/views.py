@@ -1,4 +1,5 @@
-"""Notebook views of a search: trials table, best so far, objective over trials, parallel coordinates.
+"""Notebook views of a search: trials table, best so far, objective over trials, parallel coordinates,
+and the Pareto front of a compression search.
 
     result = tune(...)               # or load_result("runs/tune") while another process searches
     result                           # in a notebook: all of the below
@@ -76,6 +77,27 @@ def parallel_figure(trials: list[dict], params: list[str], objective: str = "obj
     ax.set_xticks(range(len(columns)), [p.rsplit(".", 1)[-1] for p in params] + [objective], rotation=20,
                   fontsize="small")
     ax.set_yticks([])
+    return fig
+
+
+def pareto_figure(rows: list[dict], objective: str = "objective"):
+    """Objective against FLOPs kept for a compression search; the Pareto front joined, the original
+    marked."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(5.5, 3.4))
+    ax = fig.subplots()
+    ax.scatter([r["flops_kept"] for r in rows], [r["value"] for r in rows], c="tab:gray", s=24, label="candidate")
+    front = sorted((r for r in rows if r.get("pareto")), key=lambda r: r["flops_kept"])
+    if front:
+        ax.plot([r["flops_kept"] for r in front], [r["value"] for r in front], "o-", color="tab:blue",
+                label="Pareto front")
+    for r in rows:
+        ax.annotate(str(r["candidate"]), (r["flops_kept"], r["value"]), fontsize="x-small",
+                    xytext=(3, 3), textcoords="offset points")
+    ax.set_xlabel("FLOPs kept (fraction of the original)")
+    ax.set_ylabel(objective)
+    ax.legend(fontsize="small", loc="lower right")
     return fig
 
 
