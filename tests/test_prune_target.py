@@ -101,3 +101,22 @@ def test_prune_panel_target_moves_the_slider_and_prunes_to_it(tmp_path):
     assert report.params_ratio <= 0.4 and report.target["threshold"] == panel.choice.threshold
     panel.set_target("flops", 2.0)
     assert "not a fraction" in panel.target_label.value
+
+
+def test_magic_prunes_to_a_target_and_tune_refuses_a_zero_budget(tmp_path):
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "jupyter_tlt")
+    save_model(spread(build_classifier("resnet", 10, (64, 64, 3), 3)), tmp_path / "m.keras")
+    with capture_output() as cap:
+        shell.run_cell(f"%tlt prune -m {tmp_path / 'm.keras'} -o {tmp_path / 'p.keras'} --target_params 0.5 -nf 8")
+    assert "chosen for --target_params 0.5" in cap.stdout + str(cap.outputs), cap.stderr
+    assert (tmp_path / "p.keras").is_file()
+    (tmp_path / "spec.txt").write_text('model_config { arch: "resnet" n_layers: 10 input_image_size: "3,32,32" }\n'
+                                       'train_config { train_dataset_path: "x" val_dataset_path: "y" }\n')
+    with capture_output() as cap:
+        shell.run_cell(f"%tlt tune classification -e {tmp_path / 'spec.txt'} -r {tmp_path / 's'} --trials 0 "
+                       "-p train_config.learning_rate=1e-3:1e-1:log")
+    assert "a budget of 0 trials runs nothing" in cap.stderr + cap.stdout

@@ -89,7 +89,7 @@ def compress(model_path, results_dir, *, keep=(0.7, 0.5, 0.3), by: str = "flops"
         raise UsageError("--keep: give at least one fraction to try, e.g. --keep 0.7 0.5 0.3")
     if not isinstance(epochs, int) or epochs < 1:
         raise UsageError(f"--epochs: {epochs} epochs retrains nothing; give 1 or more")
-    if not 0 <= max_drop < 1:
+    if not 0 <= max_drop <= 1:
         raise UsageError(f"--max_drop: {max_drop:g} is not a fraction of the objective; e.g. 0.01 for one point")
     info = read_info(model_path, key)
     text = spec if spec is not None else info.get("spec")
