@@ -38,7 +38,7 @@ def targets(args) -> None:
 
     model = spread(build_detectnet(args.arch, args.layers, (args.height, args.width, 3), args.classes))
     pruner = Pruner(model)
-    print(f"| target | requested | threshold | achieved | choice ms |\n| --- | --- | --- | --- | --- |")
+    print("| target | requested | threshold | achieved | choice ms |\n| --- | --- | --- | --- | --- |")
     for kind in ("params", "flops"):
         for requested in (0.9, 0.75, 0.5, 0.3, 0.15):
             start = time.perf_counter()

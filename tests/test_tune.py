@@ -149,3 +149,22 @@ def test_bad_space_file_names_the_file(tmp_path, capsys):
         assert cli.main(argv) == 2, text
         err = capsys.readouterr().err
         assert message in err and str(space) in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_detection_search_scores_map_at_the_level_and_the_view_follows_it(tmp_path):
+    from jupyter_tlt.tuning.views import SearchView
+    from train_fixtures import detection_records, detection_spec
+
+    records = detection_records(tmp_path / "data", n=12)
+    spec = tmp_path / "spec.txt"
+    spec.write_text(detection_spec(records, epochs=1, classes=("car", "pedestrian")))
+    view = SearchView(tmp_path / "search")
+    assert "no search" in view.widget.value
+    result = tune("detection", spec, tmp_path / "search", trials=2, level="moderate", pruner="none",
+                  params=["training_config.regularizer.weight=1e-6:1e-3:log"])
+    assert result.objective == "mAP (moderate)" and result.counts() == {"COMPLETE": 2}
+    for row in result.trials:
+        saved = json.loads((Path(row["experiment"]) / "evaluate" / "metrics.json").read_text())
+        assert row["value"] == pytest.approx(saved["mAP"]["moderate"])
+    html = view.refresh()
+    assert "<table" in html and "<img" in html and html.count("COMPLETE") >= 2

@@ -40,8 +40,7 @@ def _postprocessing(args):
 
 
 def _tune_args(p: argparse.ArgumentParser) -> None:
-    from ..tuning.postprocessing import LEVELS
-    from ..tuning.search import PRUNERS
+    from ..tuning.search import LEVELS, PRUNERS
 
     p.add_argument("task", choices=TASKS)
     p.add_argument("-e", "--experiment_spec_file", required=True, help="the spec every trial starts from")
@@ -77,7 +76,7 @@ def _tune(args):
 
 
 def _compress_args(p: argparse.ArgumentParser) -> None:
-    from ..tuning.postprocessing import LEVELS
+    from ..tuning.search import LEVELS
 
     p.add_argument("-m", "--model_path", required=True, help="trained model (.keras) carrying its spec")
     p.add_argument("-r", "--results_dir", required=True, help="prune/, trials/keep_*/ and compression.json go here")

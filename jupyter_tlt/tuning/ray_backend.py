@@ -110,7 +110,7 @@ def _trainable(job):
                                  "experiment": str(trial_dir)})
 
         values = {p.field: p.value_of(config[p.field]) for p in job.space}
-        value = job.run_trial(0, values, Path(trial_dir), callbacks=[Report()])
+        value = job.run_trial(values, Path(trial_dir), callbacks=[Report()])
         tune.report({METRIC: value, "final": True, "experiment": str(trial_dir)})
 
     return run

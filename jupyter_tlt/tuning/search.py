@@ -31,6 +31,7 @@ from ..errors import TltError, UsageError
 from .space import Param, apply, check_space, load_space, parse_flags
 
 PRUNERS = ("median", "hyperband", "none")
+LEVELS = ("easy", "moderate", "hard")  # the levels `evaluate` scores (and writes to metrics.json)
 STUDY = "tune"
 
 
@@ -91,6 +92,8 @@ def tune(task: str, spec, results_dir, *, space=None, params=(), trials: int | N
 
     start = time.perf_counter()
     _check_budget(trials, timeout)
+    if level not in LEVELS:
+        raise UsageError(f"--level: {level!r} is not one of evaluate's levels; use {', '.join(LEVELS)}")
     if pruner not in PRUNERS:
         raise UsageError(f"--pruner: unknown pruner {pruner!r}; use one of {', '.join(PRUNERS)}")
     searched = (load_space(space) if space else []) + parse_flags(params)
@@ -155,7 +158,7 @@ class Job:
         """The per-epoch validation figure the pruner watches (in the epoch's Keras logs)."""
         return f"val_{self.metric()}"
 
-    def run_trial(self, number: int, values: dict[str, Any], trial_dir: Path, callbacks=()) -> float:
+    def run_trial(self, values: dict[str, Any], trial_dir: Path, callbacks=()) -> float:
         """Train the trial's experiment (resuming its checkpoints) and return the objective."""
         from ..evaluate import evaluate
         from ..train import train
@@ -282,7 +285,7 @@ def run_optuna(job: Job, trials, timeout, storage, seed: int, pruner: str) -> li
             trial_dir = Path(trial.user_attrs.get("experiment") or job.trial_dir(trial.number))
             trial.set_user_attr("experiment", str(trial_dir))
             stop = OptunaPruning(trial, monitor=job.objective_monitor())
-            value = job.run_trial(trial.number, values, trial_dir, callbacks=[stop])
+            value = job.run_trial(values, trial_dir, callbacks=[stop])
             if stop.pruned_at is not None:
                 from ..experiments import Experiment
 
