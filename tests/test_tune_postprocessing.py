@@ -94,3 +94,51 @@ def test_cli_step_on_a_model_file_writes_the_spec_and_refuses_bad_input(tmp_path
         assert cli.main(["tune_postprocessing", "-m", str(model), "--level", "all"] + extra) == 2
         err = capsys.readouterr().err
         assert message in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_cli_tuning_gains_on_a_hand_made_model_and_updates_its_stored_spec(tmp_path, capsys):
+    """A real model file whose heads ignore the image (zero kernels, set biases): every 16 px cell
+    predicts its own 16x16 square with coverage 0.9, and the labels are exactly those squares. The
+    spec's minimum_bounding_box_height of 20 drops every box (mAP 0); tuning finds a height <= 16."""
+    from PIL import Image
+
+    from jupyter_tlt import cli
+    from jupyter_tlt.data.convert import dataset_convert
+    from jupyter_tlt.model_info import read_info
+    from jupyter_tlt.models import build_detectnet, save_model
+    from train_fixtures import detection_spec
+
+    kitti = tmp_path / "kitti"
+    (kitti / "image_2").mkdir(parents=True)
+    (kitti / "label_2").mkdir()
+    squares = [(16 * c, 16 * r, 16 * c + 16, 16 * r + 16) for r in range(4) for c in range(6)]
+    for i in range(8):
+        Image.new("RGB", (96, 64), (40 * i % 255, 90, 120)).save(kitti / "image_2" / f"{i:06d}.jpg")
+        (kitti / "label_2" / f"{i:06d}.txt").write_text("".join(
+            f"car 0.00 0 0.0 {x1}.00 {y1}.00 {x2}.00 {y2}.00 1.5 1.6 3.9 0.0 1.5 20.0 0.0\n"
+            for x1, y1, x2, y2 in squares))
+    dataset_convert(f'kitti_config {{ root_directory_path: "{kitti}" image_dir_name: "image_2" '
+                    'label_dir_name: "label_2" image_extension: ".jpg" partition_mode: "random" '
+                    'num_partitions: 2 val_split: 50 num_shards: 1 }', tmp_path / "records" / "kitti",
+                    progress=False, workers=1)
+    spec = detection_spec(f"{tmp_path}/records/kitti-fold-*", classes=("car",)).replace(
+        "minimum_bounding_box_height: 2 ", "minimum_bounding_box_height: 20 ")
+    model = build_detectnet("resnet", 10, (64, 96, 3), 1)
+    cov, bbox = model.get_layer("output_cov"), model.get_layer("output_bbox")
+    cov.set_weights([np.zeros_like(cov.get_weights()[0]), np.full(1, np.log(0.9 / 0.1), np.float32)])
+    bbox.set_weights([np.zeros_like(bbox.get_weights()[0]), np.array([-8, -8, 8, 8], np.float32) / 35.0])
+    path = tmp_path / "weights" / "model.keras"
+    save_model(model, path, info={"task": "detection", "class_names": ["car"], "spec": spec,
+                                  "input_shape": [3, 64, 96]})
+    out = tmp_path / "tuned.txt"
+    assert cli.main(["tune_postprocessing", "-m", str(path), "-o", str(out), "--trials", "30",
+                     "--level", "all", "--seed", "2"]) == 0, capsys.readouterr().err
+    printed = capsys.readouterr().out
+    assert "mAP (all) 0.00 -> " in printed and f"spec stored in {path} updated" in printed, printed
+    tuned = load_experiment_spec(out.read_text())
+    height = tuned.postprocessing_config.target_class_config["car"].clustering_config.minimum_bounding_box_height
+    assert height <= 16
+    stored = load_experiment_spec(read_info(path)["spec"])
+    assert stored.postprocessing_config.target_class_config["car"].clustering_config.minimum_bounding_box_height == height
+    after = float(printed.split("mAP (all) 0.00 -> ")[1].split()[0])
+    assert after > 50  # percent
