@@ -120,6 +120,7 @@ def test_space_file_and_flags_are_checked_against_the_spec(tmp_path):
     (["-p", "model_config.arch=resnet|7"], "7 is no value of model_config.arch"),
     (["--trials", "0"], "a budget of 0 trials runs nothing"),
     (["--timeout", "0"], "a budget of 0 seconds runs nothing"),
+    (["--gpus_per_trial", "0"], "--gpus_per_trial: 0; give 1 or more"),
     (["--storage", "nosuchdb://x/y"], "--storage nosuchdb://x/y: cannot open this database"),
     (["--storage", "sqlite:////nonexistent-dir/x/tune.db"], "cannot open this database"),
 ])

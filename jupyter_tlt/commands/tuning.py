@@ -62,6 +62,8 @@ def _tune_args(p: argparse.ArgumentParser) -> None:
                    "(pip install 'jupyter-tlt[ray]')")
     p.add_argument("--address", help="with --backend ray: the cluster (e.g. ray://head:10001; default: a "
                    "local Ray)")
+    p.add_argument("--gpus_per_trial", type=int, default=1, help="GPUs each trial trains on (MirroredStrategy; "
+                   "with --backend ray, the GPUs Ray reserves per trial)")
     p.add_argument("--seed", type=int, default=0, help="sampler seed")
     p.add_argument("-k", "--key", default=None, help=KEY_HELP)
 
@@ -72,7 +74,7 @@ def _tune(args):
     return tune(args.task, args.experiment_spec_file, args.results_dir, space=args.search_space,
                 params=args.param, trials=args.trials, timeout=args.timeout, storage=args.storage,
                 level=args.level, pruner=args.pruner, seed=args.seed, key=args.key, backend=args.backend,
-                address=args.address)
+                address=args.address, gpus_per_trial=args.gpus_per_trial)
 
 
 def _compress_args(p: argparse.ArgumentParser) -> None:

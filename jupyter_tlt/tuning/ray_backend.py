@@ -57,15 +57,15 @@ def start_ray(address: str | None, num_cpus: int | None = None):
 
 
 def run_ray(job, trials, timeout, seed: int, pruner: str, address: str | None, *, num_cpus: int | None = None,
-            cpus_per_trial: float = 1, gpus_per_trial: float | None = None) -> tuple[list[dict], str]:
+            cpus_per_trial: float = 1, gpus_per_trial: int = 1) -> tuple[list[dict], str]:
     """Run (or restore) the search on Ray Tune; (rows of every trial, where Ray keeps its state)."""
     ray = start_ray(address, num_cpus)
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
     from ray.tune.search.optuna import OptunaSearch
 
-    if gpus_per_trial is None:
-        gpus_per_trial = 1 if ray.cluster_resources().get("GPU", 0) >= 1 else 0
+    if ray.cluster_resources().get("GPU", 0) < 1:
+        gpus_per_trial = 0  # a CPU cluster: each trial trains on its CPUs
     space = {p.field: p.distribution() for p in job.space}
     searcher = OptunaSearch(space=space, metric=METRIC, mode="max", seed=seed)
     scheduler = (FIFOScheduler() if pruner == "none" else

@@ -82,11 +82,12 @@ def _short(value: Any) -> str:
 def tune(task: str, spec, results_dir, *, space=None, params=(), trials: int | None = None,
          timeout: float | None = None, storage: str | None = None, level: str = "moderate",
          pruner: str = "median", seed: int = 0, key: str | None = None, backend: str = "optuna",
-         address: str | None = None, progress: bool = False) -> TuneResult:
+         address: str | None = None, gpus_per_trial: int = 1) -> TuneResult:
     """Search ``space`` (a YAML file) and/or ``params`` (``FIELD=LOW:HIGH`` flags) around ``spec``.
 
     Budget: ``trials`` in all (earlier runs of the same search count) and/or ``timeout`` seconds for
-    this run. ``backend="ray"`` runs the trials on Ray Tune (``address``: a cluster; see ``ray_backend``)."""
+    this run. ``backend="ray"`` runs the trials on Ray Tune (``address``: a cluster; see ``ray_backend``),
+    each on ``gpus_per_trial`` GPUs (one when the cluster has none: then on its CPU)."""
     from ..spec import load_experiment_spec, spec_to_text
     from ..tasks import infer_task
 
@@ -106,11 +107,13 @@ def tune(task: str, spec, results_dir, *, space=None, params=(), trials: int | N
                                  name=f"the spec with {param.field} = {value!r}")
     root = Path(results_dir)
     atomic.ensure_writable_dir(root)
-    job = Job(task, base, root, searched, level, key)
+    if not isinstance(gpus_per_trial, int) or gpus_per_trial < 1:
+        raise UsageError(f"--gpus_per_trial: {gpus_per_trial!r}; give 1 or more")
+    job = Job(task, base, root, searched, level, key, gpus_per_trial)
     if backend == "ray":
         from .ray_backend import run_ray
 
-        rows, where = run_ray(job, trials, timeout, seed, pruner, address)
+        rows, where = run_ray(job, trials, timeout, seed, pruner, address, gpus_per_trial=gpus_per_trial)
     elif backend == "optuna":
         rows, where = run_optuna(job, trials, timeout, storage, seed, pruner), storage or default_storage(root)
     else:
@@ -141,6 +144,7 @@ class Job:
     space: list[Param]
     level: str
     key: str | None
+    gpus: int = 1  # per trial: train's MirroredStrategy inside each trial
 
     def metric(self) -> str:
         """The task's primary metric: "mAP" or "accuracy"."""
@@ -168,7 +172,8 @@ class Job:
         atomic.write_text(trial_dir / "spec.txt", text)
         final = trial_dir / "weights" / "model.keras"
         if not final.is_file():
-            train(text, trial_dir, task=self.task, key=self.key, progress=False, callbacks=callbacks)
+            train(text, trial_dir, task=self.task, key=self.key, gpus=self.gpus, progress=False,
+                  callbacks=callbacks)
         result = evaluate(self.task, final, key=self.key, progress=False, results_dir=trial_dir)
         return objective_value(result.metrics, self.level)
 
