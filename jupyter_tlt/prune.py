@@ -5,6 +5,7 @@ Example:
     ...                threshold=0.3)
     >>> report.params_ratio, report.to_frame()        # fraction of parameters kept; per-layer table
     >>> prune_sweep("runs/detect/weights/model.keras", [0.1, 0.2, 0.4])   # the threshold's effect
+    >>> prune("runs/detect/weights/model.keras", "runs/detect/prune/half.keras", target_flops=0.5).target
 
 Retrain the pruned model by pointing the spec's `pretrained_model_path` (or `pretrained_model_file`)
 at it: training keeps its widths and copies its weights. The report goes next to the pruned model
