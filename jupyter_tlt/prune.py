@@ -5,6 +5,7 @@ Example:
     ...                threshold=0.3)
     >>> report.params_ratio, report.to_frame()        # fraction of parameters kept; per-layer table
     >>> prune_sweep("runs/detect/weights/model.keras", [0.1, 0.2, 0.4])   # the threshold's effect
+    >>> prune("runs/detect/weights/model.keras", "runs/detect/prune/half.keras", target_flops=0.5).target
 
 Retrain the pruned model by pointing the spec's `pretrained_model_path` (or `pretrained_model_file`)
 at it: training keeps its widths and copies its weights. The report goes next to the pruned model
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from . import atomic
-from .errors import OutputError
+from .errors import OutputError, UsageError
 
 
 @dataclass
@@ -39,6 +40,7 @@ class PruneReport:
     file_bytes_after: int
     layers: list[dict] = field(default_factory=list)
     seconds: float = 0.0
+    target: dict | None = None  # pruning to a target: the threshold chosen and what it achieved
 
     @property
     def params_ratio(self) -> float:
@@ -87,22 +89,36 @@ class PruneReport:
     def __str__(self) -> str:
         opts = ", ".join(f"{k}={v}" for k, v in self.options.items() if v not in ((), [], None))
         table = self.shown_summary().to_string()
-        return (f"Pruned {self.model_path} -> {self.output_path} ({opts}) in {self.seconds:.1f}s\n{table}\n"
+        chosen = f"{self.target_line()}\n" if self.target else ""
+        return (f"Pruned {self.model_path} -> {self.output_path} ({opts}) in {self.seconds:.1f}s\n"
+                f"{chosen}{table}\n"
                 f"{self.params_before / self.params_after:.2f}x fewer parameters, "
                 f"{self.flops_before / max(self.flops_after, 1):.2f}x fewer FLOPs; "
                 f"per-layer table: {report_paths(self.output_path)[1]}")
 
+    def target_line(self) -> str:
+        """Which threshold was used for the target and what it achieved ("" without a target)."""
+        from .pruning.target import TargetChoice
+
+        return TargetChoice(**self.target).describe() if self.target else ""
+
     def _repr_html_(self) -> str:
         return (f"<p>Pruned <code>{self.model_path}</code> &rarr; <code>{self.output_path}</code>: "
-                f"{self.params_before / self.params_after:.2f}x fewer parameters</p>"
+                f"{self.params_before / self.params_after:.2f}x fewer parameters"
+                f"{'; ' + self.target_line() if self.target else ''}</p>"
                 + self.shown_summary().to_html())
 
 
 def prune(model, output, *, threshold: float = 0.1, min_num_filters: int = 16, pruning_granularity: int = 8,
           normalizer: str = "max", equalization_criterion: str = "union",
-          excluded_layers: Iterable[str] = (), key: str | None = None, overwrite: bool = False) -> PruneReport:
+          excluded_layers: Iterable[str] = (), key: str | None = None, overwrite: bool = False,
+          target_params: float | None = None, target_flops: float | None = None,
+          target_speedup: float | None = None) -> PruneReport:
     """Prune ``model`` (a path, or a ``keras.Model``) and save the smaller model to ``output``.
 
+    With one of ``target_params`` / ``target_flops`` (fractions kept) or ``target_speedup`` (measured
+    in ONNX Runtime on the CPU) the threshold is chosen to reach it (``pruning/target.py``) and
+    ``threshold`` is ignored; ``report.target`` says which threshold was used.
     An existing ``output`` (or its report) is replaced only with ``overwrite``."""
     from .model_info import read_info
     from .models import count_flops, load_model, save_model
@@ -123,6 +139,10 @@ def prune(model, output, *, threshold: float = 0.1, min_num_filters: int = 16, p
     atomic.check_overwrite([output, *report_paths(output)], overwrite, "pruned model")
     excluded = [name.strip() for name in excluded_layers if name.strip()]
     pruner = Pruner(keras_model, normalizer=normalizer, criterion=equalization_criterion, excluded=excluded)
+    choice = _target_choice(pruner, min_num_filters, pruning_granularity, params=target_params,
+                            flops=target_flops, speedup=target_speedup)
+    if choice is not None:
+        threshold = choice.threshold
     keep = pruner.keep(threshold, min_num_filters, pruning_granularity)
     pruned = pruner.prune(threshold, min_num_filters, pruning_granularity)
     options = {"threshold": threshold, "min_num_filters": min_num_filters,
@@ -133,11 +153,24 @@ def prune(model, output, *, threshold: float = 0.1, min_num_filters: int = 16, p
     report = PruneReport(model_name, str(output), options, int(keras_model.count_params()),
                          int(pruned.count_params()), count_flops(keras_model), count_flops(pruned),
                          bytes_before, output.stat().st_size, pruner.layer_table(keep),
-                         time.perf_counter() - start)
+                         time.perf_counter() - start, choice.to_dict() if choice else None)
     json_path, csv_path = report_paths(output)
     atomic.write_text(json_path, json.dumps(report.to_dict(), indent=2))
     atomic.write_text(csv_path, report.to_frame().to_csv())
     return report
+
+
+def _target_choice(pruner, min_filters: int, granularity: int, **targets):
+    from .pruning.target import choose_threshold
+
+    given = {kind: value for kind, value in targets.items() if value is not None}
+    if len(given) > 1:
+        raise UsageError("give one target: --target_params, --target_flops or --target_speedup, not "
+                         f"{len(given)}")
+    if not given:
+        return None
+    (kind, value), = given.items()
+    return choose_threshold(pruner, kind, value, min_filters, granularity)
 
 
 def prune_sweep(model, thresholds: Sequence[float], *, min_num_filters: int = 16, pruning_granularity: int = 8,

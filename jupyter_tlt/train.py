@@ -76,11 +76,12 @@ class TrainResult:
 
 def train(spec, results_dir, *, task: str | None = None, gpus: int = 1, devices=None,
           key: str | None = None, model_name: str = "model", progress: bool = True,
-          verbose: bool = False, on_epoch=None) -> TrainResult:
+          verbose: bool = False, on_epoch=None, callbacks=()) -> TrainResult:
     """Train the model `spec` describes; resume when `results_dir` holds checkpoints.
 
     `on_epoch(record)` is called after every epoch with its loss terms, learning rate and any
-    validation metrics (the notebook's live chart uses it).
+    validation metrics (the notebook's live chart uses it). `callbacks`: more Keras callbacks, run
+    after the one that validates (so they see `val_*` in the epoch's logs; `tlt tune` prunes with one).
     `gpus` > 1 trains on that many GPUs with MirroredStrategy; `devices` names devices explicitly
     (e.g. two logical CPUs in tests); with TF_CONFIG set, MultiWorkerMirroredStrategy spans machines.
     """
@@ -143,7 +144,7 @@ def train(spec, results_dir, *, task: str | None = None, gpus: int = 1, devices=
                   spec=spec_to_text(spec), initial_epoch=initial_epoch, transfer=transfer_text)
     epoch_end = EpochEnd(exp, t, global_batch, conf.validation_period, conf.first_validation_epoch,
                          conf.checkpoint_interval, conf.epochs, chief, verbose, on_epoch)
-    callbacks = [epoch_end, Progress(conf.epochs, steps, initial_epoch, progress and chief)]
+    callbacks = [epoch_end, *callbacks, Progress(conf.epochs, steps, initial_epoch, progress and chief)]
     if chief:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(exp.root / "tensorboard"),
                                                      write_graph=False, update_freq="epoch"))

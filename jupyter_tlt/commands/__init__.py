@@ -24,9 +24,9 @@ class Step:
 
 
 def _steps() -> list[Step]:
-    from . import data, deploy, model, registry
+    from . import data, deploy, model, registry, tuning
 
-    return [*registry.STEPS, *data.STEPS, *model.STEPS, *deploy.STEPS]
+    return [*registry.STEPS, *data.STEPS, *model.STEPS, *deploy.STEPS, *tuning._steps()]
 
 
 STEPS: dict[str, Step] = {}

@@ -146,6 +146,13 @@ def _prune_args(p: argparse.ArgumentParser) -> None:
                    help="how filters that must stay aligned (residual adds) combine scores (default union)")
     p.add_argument("-el", "--excluded_layers", nargs="*", default=[], metavar="LAYER",
                    help="layers to leave whole, separated by spaces or commas (heads are always left whole)")
+    target = p.add_mutually_exclusive_group()
+    target.add_argument("--target_params", type=float, metavar="F", help="instead of -pth: the threshold that "
+                        "keeps at most this fraction of the parameters (e.g. 0.5), within one granularity step")
+    target.add_argument("--target_flops", type=float, metavar="F", help="instead of -pth: keep at most this "
+                        "fraction of the FLOPs")
+    target.add_argument("--target_speedup", type=float, metavar="X", help="instead of -pth: the smallest "
+                        "threshold whose model runs X times faster in ONNX Runtime on the CPU (measured)")
     p.add_argument("--sweep", action="store_true", help="print parameters and FLOPs for thresholds 0 to 1 "
                    "instead of pruning")
     p.add_argument("-k", "--key", default=None, help=KEY_HELP + "; the pruned model is encrypted with it")
@@ -168,7 +175,8 @@ def _prune(args):
         raise OutputError("-o/--output_file is required: where to write the pruned model "
                           "(e.g. results/prune/model_pruned.keras)")
     report = prune(args.model, args.output_file, threshold=args.pruning_threshold, key=args.key,
-                   overwrite=args.overwrite, **options)
+                   overwrite=args.overwrite, target_params=args.target_params,
+                   target_flops=args.target_flops, target_speedup=args.target_speedup, **options)
     if args.verbose:
         print(report.to_frame().to_string())
     return report

@@ -3,6 +3,7 @@
     from jupyter_tlt.widgets import PrunePanel
     panel = PrunePanel("runs/detect/weights/model.keras")   # loads the model once, scores filters once
     panel                       # move the slider: parameters, FLOPs and size update at once; Prune; Retrain
+    panel.set_target("params", 0.5)   # or the target row: the slider moves to the threshold keeping half
 
 The slider's label comes from a `Pruner` built once (filter norms computed once): each move costs a
 sum over layers, not a model, so it keeps up with the slider. Prune calls `jupyter_tlt.prune.prune`
@@ -71,8 +72,18 @@ class PrunePanel(w.VBox):
         self.sweep = self.pruner.sweep([round(0.05 * i, 2) for i in range(21)], min_num_filters,
                                        pruning_granularity)
         self.curve = w.Image(value=self.curve_png(threshold), format="png", layout=w.Layout(max_width="640px"))
+        self.choice = None  # the TargetChoice the slider was last set to
+        self.target_kind = w.Dropdown(options=[("parameters kept", "params"), ("FLOPs kept", "flops"),
+                                               ("speed-up (ORT CPU)", "speedup")], description="target",
+                                      layout=w.Layout(width="260px"))
+        self.target_value = w.FloatText(value=0.5, layout=w.Layout(width="90px"))
+        self.target_button = w.Button(description="Set threshold", icon="bullseye",
+                                      tooltip="move the slider to the smallest threshold reaching the target")
+        self.target_button.on_click(lambda _: self.set_target(self.target_kind.value, self.target_value.value))
+        self.target_label = w.HTML()
         super().__init__([w.HTML(f"<b>Prune</b> <code>{html.escape(str(self.model_path))}</code>"),
-                          self.slider, self.label, self.curve,
+                          self.slider, w.HBox([self.target_kind, self.target_value, self.target_button]),
+                          self.target_label, self.label, self.curve,
                           w.HBox([self.prune_button, self.retrain_button, self.stop_button]),
                           self.out, self.status, self.chart.widget()])
 
@@ -90,6 +101,23 @@ class PrunePanel(w.VBox):
         """The sweep curve with `threshold` marked (the one chart of the panel, redrawn in place)."""
         return figure_png(sweep_figure(self.sweep, threshold, title=self.model_path.name))
 
+    def set_target(self, kind: str, value: float):
+        """Move the slider to the threshold reaching a target ("params" / "flops": fraction kept,
+        "speedup": measured in ONNX Runtime); returns the TargetChoice (None on bad input, shown)."""
+        from ..errors import TltError
+        from ..pruning.target import choose_threshold
+
+        try:
+            choice = choose_threshold(self.pruner, kind, value, self.options["min_num_filters"],
+                                      self.options["pruning_granularity"])
+        except TltError as exc:
+            self.target_label.value = error_html(exc)
+            return None
+        self.slider.value = choice.threshold
+        self.choice = choice
+        self.target_label.value = html.escape(choice.describe())
+        return choice
+
     def _on_threshold(self, change) -> None:
         self.label.value = self.describe(change["new"])
         self.curve.value = self.curve_png(change["new"])
@@ -104,13 +132,20 @@ class PrunePanel(w.VBox):
             try:
                 # the panel names its output, and pressing Prune again at another threshold is how it is used
                 self.report = prune(self.model_path, self.output, threshold=self.slider.value, key=self.key,
-                                    overwrite=True, **self.options)
+                                    overwrite=True, **self.options, **self._target())
             except TltError as exc:
                 print(f"error: {exc}")
                 return None
             show_prune(self.report, curve=False)  # the panel's own curve already marks the threshold
         self.retrain_button.disabled = False
         return self.report
+
+    def _target(self) -> dict:
+        """The target the slider was set to, while it still sits on the chosen threshold."""
+        choice = self.choice
+        if choice is None or self.slider.value != choice.threshold or choice.kind == "speedup":
+            return {}
+        return {f"target_{choice.kind}": choice.target}
 
     def retrain_spec(self) -> str:
         """The retraining spec: the given spec (or the one stored in the model) on the pruned model."""
