@@ -128,7 +128,7 @@ def for_model(model_path, class_names: Sequence[str], *, override: float | None 
               spec=None) -> Thresholds:
     """`resolve` with the thresholds stored by the last `evaluate` of `model_path` (in the
     ``evaluate/`` folder of its results directory)."""
-    from .evaluate import default_output_dir
+    from .experiments import Experiment
 
     return resolve(class_names, override=override, spec=spec,
-                   evaluated=stored(model_path, default_output_dir(model_path)))
+                   evaluated=stored(model_path, Experiment.of_model(model_path).evaluate_dir))

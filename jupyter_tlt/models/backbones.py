@@ -92,7 +92,7 @@ def build_backbone(arch: str, n_layers: int | None, input_shape: tuple[int, int,
 
     Options: use_batch_norm, activation, activation_params, freeze_blocks, freeze_bn, all_projections,
     regularizer (see ``backbone_graph``). The heads do not nest this model: they build the same layers
-    flat (``build_detectnet``, ``build_classifier``) so that every layer name is top level.
+    flat (the task heads: ``build_detectnet``, ``build_classifier``) so that every layer name is top level.
     """
     graph = backbone_graph(arch, n_layers, input_shape, for_detection=for_detection, **options)
     model = graph.builder.keras.Model(graph.inputs, graph.features, name=graph.label)
