@@ -30,7 +30,7 @@ class EvaluateResult:
     output_dir: Path | None
     num_images: int
     seconds: float
-    analysis: object = None  # an error_analysis.ErrorAnalysis when asked for (detection)
+    analysis: object = None  # a tasks.detectnet_v2.error_analysis.ErrorAnalysis when asked for
 
     def to_frame(self):
         return self.metrics.to_frame()
@@ -72,10 +72,11 @@ def evaluate(task: str, model_path, *, spec=None, dataset_dir=None, batch_size: 
 
     `framework` ("keras", "onnx", "tensorrt"; default: by the file's suffix) picks the runner, so an
     exported model is measured with the same data, post-processing and metric code. `ap_mode`
-    (detection) overrides the spec's average_precision_mode. A detector's best-F1 confidence
-    thresholds are stored in metrics.json (see `confidence`); `analysis` also writes the error analysis
-    (`error_analysis`) under evaluate/analysis/, at those thresholds or at `confidence_threshold` for
-    every class."""
+    (detection) overrides the spec's average_precision_mode. What the task adds beyond the metrics
+    comes from it (`evaluation_extras`): a detector's best-F1 confidence thresholds are stored in
+    metrics.json (``tasks/detectnet_v2/confidence.py``); `analysis` also writes the error analysis
+    (``tasks/detectnet_v2/error_analysis.py``) under evaluate/analysis/, at those thresholds or at
+    `confidence_threshold` for every class."""
     from .limits import require_batch
     from .tasks import make_task, task_class
     from .training.settings import settings

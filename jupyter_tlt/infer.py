@@ -2,10 +2,10 @@
 
 The task writes the predictions (``tasks/<name>/predictions.py``): detection writes KITTI labels
 with a 16th `score` field (`labels/<image>.txt`) and the images with their boxes drawn
-(`images/<image>.jpg`); classification writes `predictions.csv`. A detector keeps
-the boxes scored at least its class's confidence threshold (`confidence`: the flag, the spec, or the
-best-F1 threshold chosen when the model was evaluated); `all_candidates` writes every candidate to
-labels/ (for AP), while the drawn images still show what a deployment would.
+(`images/<image>.jpg`); classification writes `predictions.csv`. A detector keeps the boxes scored
+at least its class's confidence threshold (``tasks/detectnet_v2/confidence.py``: the flag, the spec,
+or the best-F1 threshold chosen when the model was evaluated); `all_candidates` writes every
+candidate to labels/ (for AP), while the drawn images still show what a deployment would.
 
 Example:
     >>> infer("detection", "runs/detect/weights/model.keras", "camera/frames", "runs/detect/infer")
@@ -57,7 +57,7 @@ def infer(task: str, model_path, image_dir, results_dir, *, spec=None, batch_siz
     """Predict every image in `image_dir` and write the results under `results_dir`.
 
     `framework` ("keras", "onnx", "tensorrt"; default: by the file's suffix) picks the runner.
-    `confidence_threshold` overrides every class's threshold (see `confidence`)."""
+    `confidence_threshold` overrides every class's threshold (see ``tasks/detectnet_v2/confidence.py``)."""
     from .evaluate import load_for_inference
     from .limits import require_batch
     from .tasks import make_task

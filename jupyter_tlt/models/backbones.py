@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 from ..errors import SpecError
+from ..spec.defaults import DEFAULT_LAYERS
 from . import alexnet, googlenet, resnet, vgg
 from .blocks import Builder, apply_freezing, check_freeze_blocks
 
@@ -17,7 +18,7 @@ FAMILIES = {"resnet": resnet, "vgg": vgg, "alexnet": alexnet, "googlenet": googl
 # Depths per family; None = one fixed depth (n_layers is ignored).
 DEPTHS: dict[str, tuple[int, ...] | None] = {"resnet": tuple(resnet.STAGE_BLOCKS), "vgg": tuple(vgg.BLOCK_CONVS),
                                              "alexnet": None, "googlenet": None}
-DEFAULT_DEPTH = {"resnet": 18, "vgg": 16}
+DEFAULT_DEPTH = DEFAULT_LAYERS  # n_layers unset: the spec's default depth (spec.defaults)
 DETECTION_STRIDE = 16
 CLASSIFICATION_STRIDE = 32
 

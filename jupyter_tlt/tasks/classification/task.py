@@ -16,10 +16,8 @@ from ...metrics import evaluate_classification
 from ...spec import views
 from ...spec.defaults import value
 
-
 OUTPUT_NAME = "predictions"
 DEEPSTREAM_BLOBS = ("predictions/Softmax",)
-
 
 # The training form's starting spec (`TrainPanel(task=...)`): small inputs, the synthetic data's paths.
 CLASSIFICATION_TEMPLATE = """random_seed: 42

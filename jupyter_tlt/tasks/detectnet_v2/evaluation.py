@@ -12,9 +12,9 @@ import warnings
 def error_analysis(t, predictions, model_path, analysis, override, use_training_set, out):
     """({"confidence_thresholds": ...} for metrics.json, the ErrorAnalysis written under
     `out`/analysis when `analysis`, else None)."""
-    from ... import confidence
+    from . import confidence
     from ...data.loader import split_files
-    from ...error_analysis import ErrorAnalysis, record_images
+    from .error_analysis import ErrorAnalysis, record_images
     from ...metrics.analysis import confidence_curve
 
     truth, detections = predictions

@@ -12,16 +12,15 @@ import numpy as np
 
 from ...data import loader, tfrecord
 from ...data.tfrecord_io import read_records
-from .postprocess import PostprocessConfig, postprocess
-from .rasterize import OUTPUT_BBOX, OUTPUT_COV, RasterizerConfig, target_fn
 from ...metrics import evaluate_detection
 from ...metrics.average_precision import normalize_mode
-from ...metrics.kitti_results import clip_detections
 from ...metrics.boxes import Detections, GroundTruth
+from ...metrics.kitti_results import clip_detections
 from ...spec import views
 from ...spec.defaults import DEFAULT_IOU, value
 from ...spec.protos import example_pb2
-
+from .postprocess import PostprocessConfig, postprocess
+from .rasterize import OUTPUT_BBOX, OUTPUT_COV, RasterizerConfig, target_fn
 
 # The training form's starting spec (`TrainPanel(task=...)`): small inputs, the synthetic data's paths.
 DETECTION_TEMPLATE = """random_seed: 42
@@ -189,7 +188,7 @@ class DetectionTask:
     def write_predictions(self, model, files, out, batch_size: int, progress: bool, *, model_path,
                           confidence_threshold=None, all_candidates: bool = False):
         """KITTI labels and drawn images of `files`; (counts per class, files written, thresholds note)."""
-        from ... import confidence
+        from . import confidence
         from .predictions import write_detections
 
         thresholds = confidence.for_model(model_path, self.class_names, override=confidence_threshold,
