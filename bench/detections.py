@@ -16,7 +16,7 @@ import time
 import numpy as np
 
 from jupyter_tlt.drawing.boxes import draw_boxes, outcome_boxes
-from jupyter_tlt.error_analysis import blank_canvas
+from jupyter_tlt.tasks.detectnet_v2.error_analysis import blank_canvas
 from jupyter_tlt.evaluate import evaluate
 
 

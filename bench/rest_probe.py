@@ -39,7 +39,8 @@ MAX_LOG_LINE = 2000
 
 def make_registry(folder: Path) -> str:
     """A folder registry with a tiny real model as version 1, and hostile entries planted in its index."""
-    from jupyter_tlt.models import build_classifier, save_model
+    from jupyter_tlt.models import save_model
+    from jupyter_tlt.tasks.classification.head import build_classifier
     from jupyter_tlt.registry import Registry
 
     model = save_model(build_classifier("resnet", 10, (32, 32, 3), 2), folder / "model.keras",

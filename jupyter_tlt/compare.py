@@ -26,7 +26,9 @@ class Comparison:
 
     @property
     def metric(self) -> str:
-        return "mAP moderate (%)" if self.task == "detection" else "top-1 accuracy (%)"
+        from .tasks import task_class
+
+        return task_class(self.task).metric_label
 
     def to_frame(self):
         import pandas as pd
@@ -62,8 +64,8 @@ def compare(task: str, models: Mapping[str, str] | Sequence[str], *, spec=None, 
     each model timed for a few seconds in turn: indicative, where bench/ times them in alternating rounds.
     """
     from .evaluate import evaluate, load_for_inference
-
     from .limits import require_int
+    from .tasks import task_class
 
     start = time.perf_counter()
     require_int(speed_batch, "--speed", 0, 4096)
@@ -74,7 +76,7 @@ def compare(task: str, models: Mapping[str, str] | Sequence[str], *, spec=None, 
         runner, _, used_spec = load_for_inference(path, spec, key)
         spec = spec or used_spec  # the first model's spec serves them all
         ev = evaluate(task, path, spec=spec, dataset_dir=dataset_dir, key=key, progress=progress)
-        score = ev.metrics.mAP["moderate"] if task == "detection" else ev.metrics.top1
+        score = task_class(task).headline(ev.metrics)
         row = {**_size(runner), "file MB": Path(path).stat().st_size / 2**20, result.metric: score * 100}
         if speed_batch > 0:
             row[f"img/s (ORT CPU, batch {speed_batch})"] = _images_per_second(runner, speed_batch)

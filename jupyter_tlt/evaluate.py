@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import atomic
 from .errors import DataError, SpecError
 from .progress import bar, warn
+
+DETECTION = "detection"  # the task whose metrics KITTI result folders give (evaluate_predictions)
 
 
 @dataclass
@@ -29,7 +30,7 @@ class EvaluateResult:
     output_dir: Path | None
     num_images: int
     seconds: float
-    analysis: object = None  # an error_analysis.ErrorAnalysis when asked for (detection)
+    analysis: object = None  # a tasks.detectnet_v2.error_analysis.ErrorAnalysis when asked for
 
     def to_frame(self):
         return self.metrics.to_frame()
@@ -48,10 +49,11 @@ class EvaluateResult:
 def load_for_inference(model_path, spec=None, key: str | None = None, framework: str | None = None):
     """(runner, info, spec): the model behind the runner interface (``runners.py``; `framework` keras,
     onnx or tensorrt, by default from the suffix), its stored info, and the spec (given, or stored)."""
+    from .export.formats import canonical
     from .runners import make_runner
     from .spec import load_experiment_spec
 
-    runner = make_runner(model_path, "keras" if framework == "tlt" else framework, key)
+    runner = make_runner(model_path, canonical(framework), key)
     info = runner.info
     if spec is None:
         if not info.get("spec"):
@@ -70,76 +72,32 @@ def evaluate(task: str, model_path, *, spec=None, dataset_dir=None, batch_size: 
 
     `framework` ("keras", "onnx", "tensorrt"; default: by the file's suffix) picks the runner, so an
     exported model is measured with the same data, post-processing and metric code. `ap_mode`
-    (detection) overrides the spec's average_precision_mode. A detector's best-F1 confidence
-    thresholds are stored in metrics.json (see `confidence`); `analysis` also writes the error analysis
-    (`error_analysis`) under evaluate/analysis/, at those thresholds or at `confidence_threshold` for
-    every class."""
+    (detection) overrides the spec's average_precision_mode. What the task adds beyond the metrics
+    comes from it (`evaluation_extras`): a detector's best-F1 confidence thresholds are stored in
+    metrics.json (``tasks/detectnet_v2/confidence.py``); `analysis` also writes the error analysis
+    (``tasks/detectnet_v2/error_analysis.py``) under evaluate/analysis/, at those thresholds or at
+    `confidence_threshold` for every class."""
     from .limits import require_batch
-    from .tasks import make_task
+    from .tasks import make_task, task_class
     from .training.settings import settings
 
     start = time.perf_counter()
-    if analysis and task != "detection":
+    if analysis and not task_class(task).supports_analysis:
         raise SpecError("--analysis is for detectors; a classifier's confusion matrix is already in "
-                        "evaluate/confusion_matrix.png")
+                        f"evaluate/{task_class(task).evaluation_figure}")
     if batch_size is not None:
         batch_size = require_batch(batch_size)
     model, info, spec = load_for_inference(model_path, spec, key, framework)
-    class_names = info.get("class_names")
-    if task == "classification":
-        from .tasks.classification import ClassificationTask
-
-        t = ClassificationTask(spec, class_names, dataset_dir=dataset_dir)
-    else:
-        t = make_task(task, spec, class_names)
+    t = make_task(task, spec, info.get("class_names"), dataset_dir=dataset_dir)
     batch = batch_size or settings(spec).batch_size_per_gpu
     batches = t.eval_batches(batch, use_training_set)
     with bar(desc="evaluate", unit="img", enabled=progress) as pbar:
-        if task == "detection":
-            truth = t.ground_truth(use_training_set)
-            pbar.total = len(truth)
-            detections = t.predict(model, batches, pbar)
-            metrics = t.metrics(truth, detections, mode=ap_mode)
-            count = len(truth)
-        else:
-            predictions = t.predict(model, batches, pbar)
-            metrics = t.metrics(predictions)
-            count = len(predictions[0])
+        metrics, count, predictions = t.evaluate_model(model, batches, pbar, use_training_set, mode=ap_mode)
     out = _output_dir(model_path, results_dir)
-    extra, found = {}, None
-    if task == "detection":
-        extra, found = _error_analysis(t, model_path, spec, truth, detections, analysis, confidence_threshold,
-                                       use_training_set, out)
+    extra, found = t.evaluation_extras(predictions, model_path, analysis=analysis, override=confidence_threshold,
+                                       use_training_set=use_training_set, out=out)
     _write(out, metrics, task, extra)
     return EvaluateResult(task, Path(model_path), metrics, out, count, time.perf_counter() - start, found)
-
-
-def _error_analysis(t, model_path, spec, truth, detections, analysis, override, use_training_set, out):
-    """({"confidence_thresholds": ...} for metrics.json, the ErrorAnalysis written under
-    `out`/analysis when `analysis`, else None)."""
-    from . import confidence
-    from .data.loader import split_files
-    from .error_analysis import ErrorAnalysis, record_images
-    from .metrics.analysis import confidence_curve
-
-    with warnings.catch_warnings():  # the levels' evaluation above already warned
-        warnings.simplefilter("ignore")
-        metrics_all = t.metrics(truth, detections, difficulties=(confidence.LEVEL,))
-    chosen = confidence.choose(metrics_all, model_path)
-    extra = {confidence.METRICS_KEY: chosen}
-    if not analysis:
-        return extra, None
-    thresholds = confidence.resolve(t.class_names, override=override, spec=spec, evaluated=chosen["by_class"])
-    curves = {c: confidence_curve(metrics_all.curves[c][confidence.LEVEL]) for c in t.class_names}
-    found = ErrorAnalysis(list(t.class_names), thresholds, dict(metrics_all.iou_thresholds), truth, detections,
-                          curves, record_images(split_files(spec, training=use_training_set)))
-    found.write(out / "analysis")
-    return extra, found
-
-
-def default_output_dir(model_path) -> Path:
-    """Where `evaluate` writes for a model by default (see `_output_dir`)."""
-    return _output_dir(model_path, None)
 
 
 def evaluate_predictions(predictions_dir, labels_dir, *, classes=None, mode: str = "SAMPLE",
@@ -169,19 +127,20 @@ def evaluate_predictions(predictions_dir, labels_dir, *, classes=None, mode: str
     metrics.warnings.extend(report.messages())
     out = None
     if results_dir:
-        out = Path(results_dir) / "evaluate"
-        _write(out, metrics, "detection", extra={"predictions": str(predictions_dir),
+        from .experiments import Experiment
+
+        out = Experiment(results_dir).evaluate_dir
+        _write(out, metrics, DETECTION, extra={"predictions": str(predictions_dir),
                                                   "labels": str(labels_dir), "read": report.to_dict()})
-    return EvaluateResult("detection", Path(predictions_dir), metrics, out, len(truth),
+    return EvaluateResult(DETECTION, Path(predictions_dir), metrics, out, len(truth),
                           time.perf_counter() - start)
 
 
 def _output_dir(model_path, results_dir) -> Path:
-    """`<results>/evaluate/`; by default the results directory the model was trained in."""
-    if results_dir:
-        return Path(results_dir) / "evaluate"
-    parent = Path(model_path).resolve().parent
-    return (parent.parent if parent.name == "weights" else parent) / "evaluate"
+    """`<results>/evaluate/`; by default the experiment the model belongs to (`Experiment.of_model`)."""
+    from .experiments import Experiment
+
+    return Experiment(results_dir).evaluate_dir if results_dir else Experiment.of_model(model_path).evaluate_dir
 
 
 def _write(out: Path, metrics, task: str, extra: dict | None = None) -> None:
@@ -189,15 +148,11 @@ def _write(out: Path, metrics, task: str, extra: dict | None = None) -> None:
     pyplot's global state)."""
     from matplotlib.figure import Figure
 
+    from .tasks import task_class
+
     atomic.ensure_writable_dir(out)
     atomic.write_text(out / "metrics.json", json.dumps({**metrics.to_dict(), **(extra or {})}, indent=2) + "\n")
     fig = Figure(figsize=(6, 5))
-    ax = fig.subplots()
-    if task == "detection":
-        metrics.plot_pr(ax=ax)
-        name = "pr_curves.png"
-    else:
-        metrics.plot_confusion(ax=ax)
-        name = "confusion_matrix.png"
-    with atomic.atomic_path(out / name) as tmp:
+    task_class(task).plot_metrics(metrics, fig.subplots())
+    with atomic.atomic_path(out / task_class(task).evaluation_figure) as tmp:
         fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight")

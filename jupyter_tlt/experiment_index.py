@@ -29,13 +29,11 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from .errors import DataError, TltError
-from .experiments import _CHECKPOINT, STATUSES, STOPPED, Experiment, stopped_since
+from .experiments import (ARTIFACT_DIRS, CHECKPOINT, EVENTS, INFO, PRUNE, STATUSES, STOPPED, Experiment,
+                          stopped_since)
 
-INFO = "experiment.json"
-EVENTS = "status.jsonl"
 MAX_DEPTH = 6
 SKIP_DIRS = frozenset({"node_modules", "site-packages", "__pycache__"})
-ARTIFACT_DIRS = frozenset({"weights", "tensorboard", "evaluate", "prune", "export"})  # not searched for experiments
 METRICS = ("mAP", "accuracy")  # the headline validation metric of detection, then classification
 KINDS = ("checkpoint", "model", "pruned", "onnx", "engine", "calibration", "deepstream", "spec", "log",
          "report", "other")
@@ -90,7 +88,7 @@ def artifact_kind(relative: str | PurePosixPath) -> str:
         return "spec"
     if name == EVENTS or suffix == ".log" or "tfevents" in lower:
         return "log"
-    if _CHECKPOINT.match(name):
+    if CHECKPOINT.match(name):
         return "checkpoint"
     if (lower.endswith("_prune_report.json") or suffix in (".csv", ".png", ".svg")
             or lower == "metrics.json"):
@@ -105,7 +103,7 @@ def artifact_kind(relative: str | PurePosixPath) -> str:
         return "deepstream"
     if suffix in (".cfg", ".txt", ".prototxt"):
         return "spec"
-    if "prune" in lower or "prune" in path.parts[:-1]:
+    if PRUNE in lower or PRUNE in path.parts[:-1]:
         return "pruned"
     if suffix in (".keras", ".h5", ".hdf5", ".tlt", ".etlt"):
         return "model"

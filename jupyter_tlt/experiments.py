@@ -1,9 +1,17 @@
-"""An experiment's results directory: the single source of truth for its state.
+"""An experiment's results directory: the single source of truth for its state, and the one owner of
+its layout (every step asks `Experiment` where to write).
 
     <results>/experiment.json   task, arch, spec snapshot, created/updated, status
     <results>/status.jsonl      one event per line (epoch, loss, lr, metrics, errors)
     <results>/weights/          checkpoints model_epoch_NNN.keras and the final model
+    <results>/tensorboard/      TensorBoard logs
+    <results>/evaluate/         metrics.json, PR curves or confusion matrix, analysis/
+    <results>/prune/            pruned models and their reports
+    <results>/export/           model.onnx, cal.bin, labels.txt, nvinfer_config.txt, engines
     <results>/.heartbeat        touched every few seconds while a training process runs
+
+A model inside an experiment (in its weights/ or prune/ folder) belongs to that experiment:
+``Experiment.of_model(path)`` is where evaluate and export write for it by default.
 
 Nothing else keeps state: the CLI, the magics and the lab sidebar all read these files. A run whose
 process was killed (``kill -9``, a reboot) cannot record that it ended: `stopped_since` tells it from
@@ -32,7 +40,12 @@ STOPPED = "stopped"  # shown, never recorded: "running" whose process is gone
 HEARTBEAT = ".heartbeat"
 HEARTBEAT_SECONDS = 10
 HEARTBEAT_STALE_SECONDS = 12 * HEARTBEAT_SECONDS  # another host's run: no heartbeat for this long
-_CHECKPOINT = re.compile(r"^model_epoch_(\d{3,})\.keras$")
+CHECKPOINT = re.compile(r"^model_epoch_(\d{3,})\.keras$")  # weights/model_epoch_NNN.keras
+WEIGHTS, TENSORBOARD, EVALUATE, PRUNE, EXPORT = "weights", "tensorboard", "evaluate", "prune", "export"
+ARTIFACT_DIRS = frozenset({WEIGHTS, TENSORBOARD, EVALUATE, PRUNE, EXPORT})  # step outputs, not experiments
+RETRAIN = "retrain"
+INFO, EVENTS = "experiment.json", "status.jsonl"
+MODEL_DIRS = (WEIGHTS, PRUNE)  # a model file in one of these belongs to the folder above it
 
 
 def _now() -> str:
@@ -68,17 +81,56 @@ class Experiment:
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root)
 
+    @classmethod
+    def of_model(cls, model_path: str | os.PathLike) -> "Experiment":
+        """The experiment a model file belongs to: the folder above its weights/ or prune/ folder, else
+        the model's own folder.
+
+            >>> Experiment.of_model("runs/detect/prune/model_pruned.keras").root   # runs/detect
+        """
+        parent = Path(model_path).resolve().parent
+        return cls(parent.parent if parent.name in MODEL_DIRS else parent)
+
     @property
     def weights_dir(self) -> Path:
-        return self.root / "weights"
+        return self.root / WEIGHTS
+
+    @property
+    def tensorboard_dir(self) -> Path:
+        return self.root / TENSORBOARD
+
+    @property
+    def evaluate_dir(self) -> Path:
+        return self.root / EVALUATE
+
+    @property
+    def prune_dir(self) -> Path:
+        return self.root / PRUNE
+
+    @property
+    def export_dir(self) -> Path:
+        return self.root / EXPORT
+
+    def pruned_model_path(self, model_path: str | os.PathLike) -> Path:
+        """prune/<model>_pruned.keras: where a pruned copy of `model_path` goes by default."""
+        return self.prune_dir / f"{Path(model_path).stem}_pruned.keras"
+
+    @property
+    def retrain_dir(self) -> Path:
+        """retrain/: the default results directory (an experiment of its own) of retraining a pruned model."""
+        return self.root / RETRAIN
+
+    def export_path(self, model_path: str | os.PathLike) -> Path:
+        """export/<model>.onnx: where `model_path` is exported by default."""
+        return self.export_dir / f"{Path(model_path).stem}.onnx"
 
     @property
     def info_path(self) -> Path:
-        return self.root / "experiment.json"
+        return self.root / INFO
 
     @property
     def events_path(self) -> Path:
-        return self.root / "status.jsonl"
+        return self.root / EVENTS
 
     def info(self) -> dict:
         """experiment.json as a dict ({} when the directory holds no experiment yet)."""
@@ -160,7 +212,7 @@ class Experiment:
             return []
         found = []
         for p in self.weights_dir.iterdir():
-            m = _CHECKPOINT.match(p.name)
+            m = CHECKPOINT.match(p.name)
             if m:
                 found.append((int(m.group(1)), p))
         return sorted(found)

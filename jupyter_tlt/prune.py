@@ -17,12 +17,13 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from . import atomic
 from .errors import OutputError, UsageError
+from .pruning.options import DEFAULTS, SWEEP_THRESHOLDS
 
 
 @dataclass
@@ -41,6 +42,7 @@ class PruneReport:
     layers: list[dict] = field(default_factory=list)
     seconds: float = 0.0
     target: dict | None = None  # pruning to a target: the threshold chosen and what it achieved
+    sweep: Any = field(default=None, repr=False, compare=False)  # parameters/FLOPs per SWEEP_THRESHOLDS (a frame)
 
     @property
     def params_ratio(self) -> float:
@@ -84,7 +86,9 @@ class PruneReport:
         return pd.DataFrame(rows, index=["before", "after", "after / before"]).T
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "params_ratio": self.params_ratio, "flops_ratio": self.flops_ratio}
+        fields = asdict(replace(self, sweep=None))
+        del fields["sweep"]  # a table for the notebook's curve, not part of the JSON report
+        return {**fields, "params_ratio": self.params_ratio, "flops_ratio": self.flops_ratio}
 
     def __str__(self) -> str:
         opts = ", ".join(f"{k}={v}" for k, v in self.options.items() if v not in ((), [], None))
@@ -109,8 +113,9 @@ class PruneReport:
                 + self.shown_summary().to_html())
 
 
-def prune(model, output, *, threshold: float = 0.1, min_num_filters: int = 16, pruning_granularity: int = 8,
-          normalizer: str = "max", equalization_criterion: str = "union",
+def prune(model, output, *, threshold: float = DEFAULTS.threshold, min_num_filters: int = DEFAULTS.min_num_filters,
+          pruning_granularity: int = DEFAULTS.pruning_granularity, normalizer: str = DEFAULTS.normalizer,
+          equalization_criterion: str = DEFAULTS.equalization_criterion,
           excluded_layers: Iterable[str] = (), key: str | None = None, overwrite: bool = False,
           target_params: float | None = None, target_flops: float | None = None,
           target_speedup: float | None = None) -> PruneReport:
@@ -153,7 +158,8 @@ def prune(model, output, *, threshold: float = 0.1, min_num_filters: int = 16, p
     report = PruneReport(model_name, str(output), options, int(keras_model.count_params()),
                          int(pruned.count_params()), count_flops(keras_model), count_flops(pruned),
                          bytes_before, output.stat().st_size, pruner.layer_table(keep),
-                         time.perf_counter() - start, choice.to_dict() if choice else None)
+                         time.perf_counter() - start, choice.to_dict() if choice else None,
+                         sweep=pruner.sweep(list(SWEEP_THRESHOLDS), min_num_filters, pruning_granularity))
     json_path, csv_path = report_paths(output)
     atomic.write_text(json_path, json.dumps(report.to_dict(), indent=2))
     atomic.write_text(csv_path, report.to_frame().to_csv())
@@ -173,8 +179,10 @@ def _target_choice(pruner, min_filters: int, granularity: int, **targets):
     return choose_threshold(pruner, kind, value, min_filters, granularity)
 
 
-def prune_sweep(model, thresholds: Sequence[float], *, min_num_filters: int = 16, pruning_granularity: int = 8,
-                normalizer: str = "max", equalization_criterion: str = "union",
+def prune_sweep(model, thresholds: Sequence[float] = SWEEP_THRESHOLDS, *,
+                min_num_filters: int = DEFAULTS.min_num_filters,
+                pruning_granularity: int = DEFAULTS.pruning_granularity, normalizer: str = DEFAULTS.normalizer,
+                equalization_criterion: str = DEFAULTS.equalization_criterion,
                 excluded_layers: Iterable[str] = (), key: str | None = None) -> Any:
     """Parameters and FLOPs against the threshold (a pandas DataFrame), without building any model.
 

@@ -25,12 +25,9 @@ from typing import Any, Protocol
 import numpy as np
 
 from .errors import DataError, TltError
+from .export.formats import FORMATS, FRAMEWORKS, SUFFIXES
+from .models.serialization import call_keras
 
-FRAMEWORKS = ("keras", "onnx", "tensorrt")
-SUFFIXES = {".keras": "keras", ".hdf5": "keras", ".h5": "keras", ".onnx": "onnx",
-            ".engine": "tensorrt", ".trt": "tensorrt", ".plan": "tensorrt"}
-# Keras' output order of a DetectNet_v2 model; ONNX and TensorRT may list outputs in another order.
-_OUTPUT_ORDER = ("output_cov", "output_bbox")
 
 Outputs = Any  # np.ndarray (classifier) or tuple[np.ndarray, np.ndarray] (detector)
 
@@ -68,7 +65,7 @@ def make_runner(model_path: str | os.PathLike, framework: str | None = None, key
 
         runner = KerasRunner(load_model(path, key))
     else:
-        runner = OnnxRunner(path) if framework == "onnx" else TensorRTRunner(path)
+        runner = globals()[FORMATS[framework].runner](path)
     runner.info = model_info(path, framework, key)
     return runner
 
@@ -83,7 +80,7 @@ def model_info(path: Path, framework: str, key: str | None = None) -> dict:
 
         return read_info(path, key)
     if framework == "onnx":
-        from .export.step import onnx_info
+        from .model_info import onnx_info
 
         return onnx_info(path)
     sidecar = path.with_suffix(path.suffix + ".json")
@@ -104,15 +101,6 @@ class KerasRunner:
         if isinstance(outputs, (list, tuple)):
             return tuple(np.asarray(o) for o in outputs)
         return np.asarray(outputs)
-
-
-def call_keras(model: Any, images: Any) -> Any:
-    """``model(images, training=False)``, quiet about models saved with a one-element input list."""
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="The structure of `inputs` doesn't match")
-        return model(images, training=False)
 
 
 class OnnxRunner:
@@ -309,9 +297,17 @@ def _nchw(images: Any, input_shape: tuple) -> np.ndarray:
 
 
 def _keras_order(names: list[str]) -> list[str]:
-    """Output names with the DetectNet_v2 coverage grid before the boxes, as Keras returns them."""
+    """Output names in the order Keras returns them (the task's ``output_names``; ONNX and TensorRT may
+    list them in another order)."""
+    from .tasks import task_class, task_of_outputs
+
+    try:
+        order = task_class(task_of_outputs(names)).output_names
+    except ValueError:  # no task has this many outputs: keep the graph's order
+        return list(names)
+
     def rank(name: str) -> int:
-        return next((i for i, prefix in enumerate(_OUTPUT_ORDER) if name.startswith(prefix)), len(_OUTPUT_ORDER))
+        return next((i for i, prefix in enumerate(order) if name.startswith(prefix)), len(order))
 
     return sorted(names, key=rank)  # stable: other outputs keep the graph's order
 

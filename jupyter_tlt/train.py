@@ -146,7 +146,7 @@ def train(spec, results_dir, *, task: str | None = None, gpus: int = 1, devices=
                          conf.checkpoint_interval, conf.epochs, chief, verbose, on_epoch)
     callbacks = [epoch_end, *callbacks, Progress(conf.epochs, steps, initial_epoch, progress and chief)]
     if chief:
-        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(exp.root / "tensorboard"),
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(exp.tensorboard_dir),
                                                      write_graph=False, update_freq="epoch"))
     distribute.prepare_multi_worker(model, strategy, train_ds)
     model_path = exp.weights_dir / f"{model_name}.keras"

@@ -9,7 +9,7 @@ import pytest
 from google.protobuf import text_format
 from PIL import Image
 
-from jupyter_tlt import confidence
+from jupyter_tlt.tasks.detectnet_v2 import confidence
 from jupyter_tlt.drawing.boxes import OUTCOME_COLORS, LabelledBox, draw_boxes, font_size, outcome_boxes
 from jupyter_tlt.errors import SpecError
 from jupyter_tlt.metrics import Detections, GroundTruth, evaluate_detection

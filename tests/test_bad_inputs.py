@@ -48,7 +48,9 @@ CASES = load_cases()
 def shared(tmp_path_factory) -> dict[str, str]:
     """A good dataset, records, specs, images and two tiny models, made once for all cases."""
     from jupyter_tlt.data.convert import dataset_convert
-    from jupyter_tlt.models import build_classifier, build_detectnet, save_model
+    from jupyter_tlt.models import save_model
+    from jupyter_tlt.tasks.classification.head import build_classifier
+    from jupyter_tlt.tasks.detectnet_v2.head import build_detectnet
 
     root = tmp_path_factory.mktemp("shared")
     frames = {f"{i:04d}": [label_line("car", 5 + i, 5, 40 + i, 30), label_line("pedestrian", 50, 10, 70, 50)]

@@ -12,7 +12,9 @@ from jupyter_tlt import DataError
 from jupyter_tlt.export import keras_to_onnx
 from jupyter_tlt.export.calibration import collect_ranges, entropy_amax, read_cache, write_cache
 from jupyter_tlt.export.quantize import ort_op_counts, quantize_qdq
-from jupyter_tlt.models import build_classifier, build_detectnet, keras_module
+from jupyter_tlt.models import keras_module
+from jupyter_tlt.tasks.classification.head import build_classifier
+from jupyter_tlt.tasks.detectnet_v2.head import build_detectnet
 
 # The small test inputs are below the seed's 480x272 on purpose.
 pytestmark = pytest.mark.filterwarnings("ignore:DetectNet_v2 input .* below:UserWarning")

@@ -12,13 +12,16 @@ import numpy as np
 import pytest
 from train_fixtures import CLASSES, detection_spec
 
-from jupyter_tlt.detectnet.postprocess import PostprocessConfig, postprocess
+from jupyter_tlt.tasks.detectnet_v2.deepstream import min_boxes
+from jupyter_tlt.tasks.detectnet_v2.postprocess import PostprocessConfig, postprocess
 from jupyter_tlt.errors import DataError, SpecError, TltError
 from jupyter_tlt.export import keras_to_onnx, onnx_io_names
-from jupyter_tlt.export.deepstream import (DEEPSTREAM_TENSORRT, DEFAULT_DEEPSTREAM, min_boxes, read_nvinfer_config,
+from jupyter_tlt.export.deepstream import (DEEPSTREAM_TENSORRT, DEFAULT_DEEPSTREAM, read_nvinfer_config,
                                           write_labels, write_nvinfer_config)
 from jupyter_tlt.export.tensorrt_engine import build_engine, gpu_status
-from jupyter_tlt.models import build_classifier, build_detectnet, save_model
+from jupyter_tlt.models import save_model
+from jupyter_tlt.tasks.classification.head import build_classifier
+from jupyter_tlt.tasks.detectnet_v2.head import build_detectnet
 from jupyter_tlt.runners import KerasRunner, OnnxRunner, TensorRTRunner, make_runner
 from jupyter_tlt.spec import load_experiment_spec, views
 

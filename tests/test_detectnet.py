@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from jupyter_tlt import SpecError
-from jupyter_tlt.detectnet import OUTPUT_BBOX, OUTPUT_COV, RasterizerConfig, target_fn
-from jupyter_tlt.detectnet.loss import LossConfig, loss_weights, losses_from_config, make_losses
-from jupyter_tlt.detectnet.postprocess import (ImageDetections, PostprocessConfig, cluster, decode,
+from jupyter_tlt.tasks.detectnet_v2 import OUTPUT_BBOX, OUTPUT_COV, RasterizerConfig, target_fn
+from jupyter_tlt.tasks.detectnet_v2.loss import LossConfig, loss_weights, losses_from_config, make_losses
+from jupyter_tlt.tasks.detectnet_v2.postprocess import (ImageDetections, PostprocessConfig, cluster, decode,
                                                neighbour_pairs, pairwise_iou, postprocess)
-from jupyter_tlt.detectnet.rasterize import grid_size, pack_targets, rasterize
+from jupyter_tlt.tasks.detectnet_v2.rasterize import grid_size, pack_targets, rasterize
 from jupyter_tlt.spec import load_experiment_spec
 from jupyter_tlt.tf_import import tensorflow
 
@@ -492,7 +492,7 @@ def test_losses_are_registered_and_serialise():
 def test_target_fn_on_the_loader_and_back(tmp_path):
     from jupyter_tlt.data.convert import dataset_convert
     from jupyter_tlt.data.loader import detection_dataset
-    from jupyter_tlt.detectnet.rasterize import split_bbox_target, split_cov_target
+    from jupyter_tlt.tasks.detectnet_v2.rasterize import split_bbox_target, split_cov_target
     from kitti_factory import conversion_spec, label_line, make_kitti
 
     frames = {f"{i:06d}": [label_line("Car", 16, 8, 80, 40), label_line("pedestrian", 100, 20, 124, 60),

@@ -14,7 +14,7 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
-from jupyter_tlt import confidence
+from jupyter_tlt.tasks.detectnet_v2 import confidence
 from train_fixtures import detection_records, detection_spec
 
 BIN = Path(sys.executable).parent

@@ -9,12 +9,12 @@ import pytest
 
 from jupyter_tlt import cli
 from jupyter_tlt.evaluate import evaluate
-from jupyter_tlt.export import export, gpu_status, onnx_info
+from jupyter_tlt.export import export, gpu_status
 from jupyter_tlt.export.calibration import read_cache
 from jupyter_tlt.export.deepstream import read_nvinfer_config
 from jupyter_tlt.infer import infer
 from jupyter_tlt.models import load_model, save_model
-from jupyter_tlt.model_info import read_info
+from jupyter_tlt.model_info import onnx_info, read_info
 from jupyter_tlt.train import train
 from train_fixtures import detection_records, detection_spec
 

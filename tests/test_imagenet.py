@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 from jupyter_tlt import SpecError, TltError
-from jupyter_tlt.models import build_classifier
+from jupyter_tlt.tasks.classification.head import build_classifier
 from jupyter_tlt.models.imagenet import CAFFE_MEAN_BGR, load_imagenet_weights
 from jupyter_tlt.models.naming import bn_name
 from jupyter_tlt.train import train

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from jupyter_tlt import SpecError, TltError
-from jupyter_tlt.models import build_classifier
+from jupyter_tlt.tasks.classification.head import build_classifier
 from jupyter_tlt.models.imagenet import load_imagenet_weights
 from jupyter_tlt.models.imagenet_timm import TIMM_MEAN, TIMM_STD, read_safetensors
 from jupyter_tlt.models.naming import bn_name

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from jupyter_tlt import DataError, SpecError
-from jupyter_tlt.models import build_classifier
+from jupyter_tlt.tasks.classification.head import build_classifier
 from jupyter_tlt.models.keras2_weights import (is_keras2_file, load_keras2_weights, read_keras2_weights,
                                                save_as_keras2)
 from jupyter_tlt.train import train

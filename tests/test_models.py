@@ -12,9 +12,11 @@ import numpy as np
 import pytest
 
 from jupyter_tlt import DataError, OutputError, SpecError
-from jupyter_tlt.models import (HEAD_LAYERS, TransferReport, build_backbone, build_classifier, build_detectnet,
-                                build_model, conv_bn_pairs, count_flops, keras_module, layer_flops, load_model,
-                                model_summary, save_model, transfer_weights)
+from jupyter_tlt.models import (HEAD_LAYERS, TransferReport, build_backbone, conv_bn_pairs, count_flops, keras_module,
+                                layer_flops, load_model, model_summary, save_model, transfer_weights)
+from jupyter_tlt.tasks import build_model
+from jupyter_tlt.tasks.classification.head import build_classifier
+from jupyter_tlt.tasks.detectnet_v2.head import build_detectnet
 from jupyter_tlt.spec import load_experiment_spec
 
 ARCHS = [("resnet", 10), ("resnet", 18), ("resnet", 34), ("resnet", 50), ("vgg", 16), ("vgg", 19),

@@ -12,7 +12,9 @@ import pytest
 
 from jupyter_tlt import DataError
 from jupyter_tlt.export import compare_with_keras, keras_to_onnx, onnx_io_names
-from jupyter_tlt.models import build_classifier, build_detectnet, keras_module
+from jupyter_tlt.models import keras_module
+from jupyter_tlt.tasks.classification.head import build_classifier
+from jupyter_tlt.tasks.detectnet_v2.head import build_detectnet
 
 ARCHS = [("resnet", 10), ("resnet", 18), ("resnet", 50), ("vgg", 16), ("alexnet", None), ("googlenet", None)]
 DETECTION_SHAPE = (64, 96, 3)  # stride 16 -> 4 x 6

@@ -10,7 +10,9 @@ import pytest
 
 from jupyter_tlt import DataError, cli
 from jupyter_tlt.model_info import read_info
-from jupyter_tlt.models import build_classifier, build_detectnet, conv_bn_pairs, keras_module, load_model, save_model
+from jupyter_tlt.models import conv_bn_pairs, keras_module, load_model, save_model
+from jupyter_tlt.tasks.classification.head import build_classifier
+from jupyter_tlt.tasks.detectnet_v2.head import build_detectnet
 from jupyter_tlt.prune import prune, prune_sweep
 from jupyter_tlt.pruning import Pruner, criteria
 

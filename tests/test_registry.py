@@ -23,7 +23,8 @@ NAME = "classification_resnet18"
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory) -> Path:
-    from jupyter_tlt.models import build_classifier, save_model
+    from jupyter_tlt.models import save_model
+    from jupyter_tlt.tasks.classification.head import build_classifier
 
     path = tmp_path_factory.mktemp("model") / "model.keras"
     model = build_classifier("resnet", 10, (32, 32, 3), 3)
@@ -129,7 +130,8 @@ def test_tampered_files_are_detected_and_refetched(local, tmp_path, capsys):
 
 
 def test_a_version_pushed_again_is_pulled_again_without_a_corruption_warning(local, tmp_path, capsys):
-    from jupyter_tlt.models import build_classifier, save_model
+    from jupyter_tlt.models import save_model
+    from jupyter_tlt.tasks.classification.head import build_classifier
 
     first = local.pull(NAME, "1", dest=tmp_path / "pulled", progress=False)
     other = save_model(build_classifier("resnet", 10, (32, 32, 3), 2), tmp_path / "other.keras",

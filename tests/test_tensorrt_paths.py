@@ -19,7 +19,8 @@ from jupyter_tlt.export.calibration import collect_ranges, write_cache
 from jupyter_tlt.export.precision import to_fp16
 from jupyter_tlt.export.quantize import quantize_qdq
 from jupyter_tlt.export.tensorrt_engine import TRT_QDQ_SUFFIX, engine_graph
-from jupyter_tlt.models import build_detectnet, keras_module
+from jupyter_tlt.models import keras_module
+from jupyter_tlt.tasks.detectnet_v2.head import build_detectnet
 
 pytestmark = pytest.mark.filterwarnings("ignore:DetectNet_v2 input .* below:UserWarning")
 SHAPE = (64, 96, 3)

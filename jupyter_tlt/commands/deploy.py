@@ -6,10 +6,10 @@ import argparse
 
 from ..errors import DataError, OutputError
 from ..export.deepstream import DEEPSTREAM_TENSORRT, DEFAULT_DEEPSTREAM
+from ..export.formats import DATA_TYPES
+from ..tasks import TASKS
 from . import Step
-from .model import KEY_HELP, TASKS
-
-DATA_TYPES = ("fp32", "fp16", "int8")
+from .model import KEY_HELP
 
 
 def _export_args(p: argparse.ArgumentParser) -> None:

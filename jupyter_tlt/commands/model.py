@@ -5,16 +5,16 @@ from __future__ import annotations
 import argparse
 
 from ..errors import UsageError
+from ..export.formats import FRAMEWORK_CHOICES
+from ..pruning.options import CRITERIA, DEFAULTS, NORMALIZERS, SWEEP_THRESHOLDS
+from ..tasks import TASKS, describe, task_class
 from . import Step
 
-TASKS = ("detection", "classification")
-FRAMEWORKS = ("keras", "tlt", "onnx", "tensorrt")
 KEY_HELP = "key of an encrypted model (optional: without -k nothing is encrypted and no key is needed)"
-EQUALIZATION = ("union", "intersection", "arithmetic_mean", "geometric_mean")  # pruning.criteria.CRITERIA
 
 
 def _train_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("task", choices=TASKS, help="detection (DetectNet_v2) or classification")
+    p.add_argument("task", choices=TASKS, help=describe())
     p.add_argument("-e", "--experiment_spec_file", required=True, help="experiment spec")
     p.add_argument("-r", "--results_dir", required=True, help="results directory (resumes if it "
                    "holds checkpoints)")
@@ -55,7 +55,7 @@ def _evaluate_args(p: argparse.ArgumentParser) -> None:
                    "KITTI_R11 (before)")
     p.add_argument("-d", "--dataset_dir", help="classification: folder of class sub-folders")
     p.add_argument("-b", "--batch_size", type=int, default=None, help="batch size")
-    p.add_argument("-f", "--framework", choices=FRAMEWORKS, default=None,
+    p.add_argument("-f", "--framework", choices=FRAMEWORK_CHOICES, default=None,
                    help="model runtime (default: by the file's suffix; tlt = keras)")
     p.add_argument("-k", "--key", default=None, help=KEY_HELP)
     p.add_argument("-r", "--results_dir", help="where evaluate/metrics.json goes "
@@ -92,7 +92,7 @@ def _evaluate(args):
 
 def _predictions_labels(args) -> str:
     """The --labels folder of an evaluation of result files, after checking the flags fit together."""
-    if args.task != "detection":
+    if not task_class(args.task).result_files:
         raise UsageError("--predictions evaluates detection result files; use "
                          "'tlt evaluate detection --predictions DIR --labels DIR'")
     if args.model_path:
@@ -109,7 +109,7 @@ def _infer_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("-i", "--image_dir", required=True, help="folder of images")
     p.add_argument("-r", "--results_dir", required=True, help="output folder")
     p.add_argument("-b", "--batch_size", type=int, default=8)
-    p.add_argument("-f", "--framework", choices=FRAMEWORKS, default=None,
+    p.add_argument("-f", "--framework", choices=FRAMEWORK_CHOICES, default=None,
                    help="model runtime (default: by the file's suffix; tlt = keras)")
     p.add_argument("-k", "--key", default=None, help=KEY_HELP)
     p.add_argument("--overwrite", action="store_true")
@@ -133,17 +133,18 @@ def _prune_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("-m", "--model", required=True, help="model to prune (.keras, .hdf5)")
     p.add_argument("-o", "--output_file", help="pruned model (e.g. results/prune/model_pruned.keras); "
                    "the report goes next to it")
-    p.add_argument("-pth", "--pruning_threshold", type=float, default=0.1,
-                   help="filters whose normalized score is at or below it are removed (default 0.1); "
+    p.add_argument("-pth", "--pruning_threshold", type=float, default=DEFAULTS.threshold,
+                   help=f"filters whose normalized score is at or below it are removed (default {DEFAULTS.threshold}); "
                    "--sweep shows its effect")
-    p.add_argument("-nf", "--min_num_filters", type=int, default=16, help="filters kept per layer at least "
-                   "(default 16)")
-    p.add_argument("-pg", "--pruning_granularity", type=int, default=8,
-                   help="kept filters are a multiple of it (default 8)")
-    p.add_argument("-n", "--normalizer", choices=["max", "L2"], default="max",
-                   help="score normalization per layer (default max)")
-    p.add_argument("-eq", "--equalization_criterion", choices=EQUALIZATION, default="union",
-                   help="how filters that must stay aligned (residual adds) combine scores (default union)")
+    p.add_argument("-nf", "--min_num_filters", type=int, default=DEFAULTS.min_num_filters,
+                   help=f"filters kept per layer at least (default {DEFAULTS.min_num_filters})")
+    p.add_argument("-pg", "--pruning_granularity", type=int, default=DEFAULTS.pruning_granularity,
+                   help=f"kept filters are a multiple of it (default {DEFAULTS.pruning_granularity})")
+    p.add_argument("-n", "--normalizer", choices=NORMALIZERS, default=DEFAULTS.normalizer,
+                   help=f"score normalization per layer (default {DEFAULTS.normalizer})")
+    p.add_argument("-eq", "--equalization_criterion", choices=CRITERIA, default=DEFAULTS.equalization_criterion,
+                   help="how filters that must stay aligned (residual adds) combine scores "
+                   f"(default {DEFAULTS.equalization_criterion})")
     p.add_argument("-el", "--excluded_layers", nargs="*", default=[], metavar="LAYER",
                    help="layers to leave whole, separated by spaces or commas (heads are always left whole)")
     target = p.add_mutually_exclusive_group()
@@ -169,8 +170,7 @@ def _prune(args):
                    normalizer=args.normalizer, equalization_criterion=args.equalization_criterion,
                    excluded_layers=excluded)
     if args.sweep:
-        thresholds = [round(0.05 * i, 2) for i in range(21)]
-        return prune_sweep(args.model, thresholds, key=args.key, **options).to_string(index=False, float_format="{:.3f}".format)
+        return prune_sweep(args.model, list(SWEEP_THRESHOLDS), key=args.key, **options).to_string(index=False, float_format="{:.3f}".format)
     if not args.output_file:
         raise OutputError("-o/--output_file is required: where to write the pruned model "
                           "(e.g. results/prune/model_pruned.keras)")

@@ -14,8 +14,9 @@ from __future__ import annotations
 import argparse
 
 from ..errors import DataError
+from ..tasks import TASKS
 from . import Step
-from .model import KEY_HELP, TASKS
+from .model import KEY_HELP
 
 REGISTRY_HELP = "registry folder or URL (file://, s3://, https:// read-only); default $TLT_REGISTRY, else " \
                 "~/.local/share/jupyter-tlt/registry"

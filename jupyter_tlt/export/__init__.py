@@ -12,7 +12,7 @@ package imports neither TensorFlow nor onnx; the first use of a function does.
 from __future__ import annotations
 
 _EXPORTS = {
-    "export": "step", "ExportResult": "step", "onnx_info": "step",
+    "export": "step", "ExportResult": "step",
     "keras_to_onnx": "onnx_graph", "onnx_io_names": "onnx_graph", "compare_with_keras": "onnx_graph",
     "write_tensorfile": "tensorfile", "build_engine": "tensorrt_engine", "gpu_status": "tensorrt_engine",
 }

@@ -1,6 +1,6 @@
 """DeepStream integration: ``labels.txt`` and the Gst-nvinfer config file of an exported model.
 
-    from jupyter_tlt.detectnet.postprocess import PostprocessConfig
+    from jupyter_tlt.tasks.detectnet_v2.postprocess import PostprocessConfig
     from jupyter_tlt.export.deepstream import read_nvinfer_config, write_labels, write_nvinfer_config
 
     write_labels("export/labels.txt", class_names)
@@ -12,8 +12,8 @@
 The ONNX graph takes RGB in [0, 1], NCHW (``onnx_graph``), so nvinfer scales pixels by 1/255 with zero
 offsets. Relative file paths are relative to the config file's folder, as DeepStream reads them;
 absolute paths are written relative to that folder so the export folder can be moved as a whole.
-DetectNet_v2 outputs are decoded by nvinfer's built-in DetectNet parser (boxes scaled by 35, grid
-offset 0.5) and clustered with the spec's per-class ``clustering_config``.
+What differs by task (network type, output blobs, a detector's clustering sections, the labels file's
+form) comes from the task (``tasks/<name>/deepstream.py``).
 
 INT8 follows the TensorRT inside the target DeepStream release (``deepstream_version``): up to
 TensorRT 10 nvinfer calibrates the FP32 graph from ``int8-calib-file`` (the cache written at export);
@@ -24,27 +24,21 @@ TensorRT 11 builds. Every DeepStream release so far ships TensorRT 10 or older (
 from __future__ import annotations
 
 import configparser
-import math
 import os
-import warnings
 from pathlib import Path
 from typing import Sequence
 
 from .. import atomic
-from ..errors import DataError, SpecError, TltError
+from ..errors import DataError, TltError
+from ..tasks import TASKS, task_class
 
 NETWORK_MODES = {"fp32": 0, "int8": 1, "fp16": 2}
-DETECTION_OUTPUTS = ("output_cov/Sigmoid", "output_bbox/BiasAdd")
-CLASSIFICATION_OUTPUTS = ("predictions/Softmax",)
 NET_SCALE_FACTOR = "0.00392156862745098"  # 1/255: uint8 pixels -> the model's [0, 1] range
-CLUSTER_MODES = {"dbscan": 1, "nms": 2}
 # DeepStream release -> the TensorRT it is built on, on x86 dGPU (DeepStream migration guides and
 # release notes; Jetson builds may differ: 8.0 has 10.13.2.6 there, 9.2 has 10.16.1.7).
 DEEPSTREAM_TENSORRT = {"6.4": "8.6.1.6", "7.0": "8.6.1.6", "7.1": "10.3.0.26", "8.0": "10.9.0.34",
                        "9.0": "10.14.1.48", "9.2": "10.16.0.72"}
 DEFAULT_DEEPSTREAM = "9.2"  # the newest release in the table
-# nvinfer's DetectNet parser hard-codes the box encoding of TAO's default bbox objective.
-DEEPSTREAM_BBOX_SCALE, DEEPSTREAM_BBOX_OFFSET = 35.0, 0.5
 
 
 def write_labels(path: str | os.PathLike, class_names: Sequence[str], task: str = "detection") -> Path:
@@ -60,9 +54,7 @@ def write_labels(path: str | os.PathLike, class_names: Sequence[str], task: str 
         if not name or "\n" in name or ";" in name:
             raise DataError(f"{path}: class name {name!r} cannot be written to a DeepStream labels file "
                             "(empty, or holds a newline or ';'); rename the class in the spec.")
-    if task == "classification":
-        return atomic.write_text(path, ";".join(names) + "\n")
-    return atomic.write_text(path, "".join(f"{name}\n" for name in names))
+    return atomic.write_text(path, task_class(task).labels_text(names))
 
 
 def write_nvinfer_config(path: str | os.PathLike, *, task: str, onnx_file: str | os.PathLike,
@@ -81,8 +73,8 @@ def write_nvinfer_config(path: str | os.PathLike, *, task: str, onnx_file: str |
     the config); the config names them relative to its own folder, as DeepStream resolves them.
     """
     path = Path(path)
-    if task not in ("detection", "classification"):
-        raise TltError(f"task must be 'detection' or 'classification' for a DeepStream config, not {task!r}.")
+    if task not in TASKS:
+        raise TltError(f"task must be one of {', '.join(TASKS)} for a DeepStream config, not {task!r}.")
     if data_type not in NETWORK_MODES:
         raise TltError(f"data type {data_type!r} is not one of {', '.join(NETWORK_MODES)}; "
                        "choose one with --data_type.")
@@ -131,21 +123,9 @@ def write_nvinfer_config(path: str | os.PathLike, *, task: str, onnx_file: str |
     lines = [f"# DeepStream Gst-nvinfer config written by jupyter-tlt for a {task} model.",
              f"# For DeepStream {deepstream_version} (TensorRT {tensorrt}); INT8 {_int8_note(data_type, onnx_has_qdq)}.",
              f"# Classes (labels file order): {', '.join(names)}", ""]
-    if task == "classification":
-        prop.update({"network-type": 1, "output-blob-names": ";".join(CLASSIFICATION_OUTPUTS),
-                     "classifier-threshold": _number(classifier_threshold)})
-        lines += _section("property", prop)
-    else:
-        from ..detectnet.postprocess import PostprocessConfig
-
-        config = postprocess if postprocess is not None else PostprocessConfig.default(names)
-        if config.num_classes != len(names):
-            raise TltError(f"the post-processing config has {config.num_classes} classes but the model "
-                           f"{len(names)}; build it with PostprocessConfig.from_spec(spec, class_names).")
-        prop.update({"network-type": 0, "output-blob-names": ";".join(DETECTION_OUTPUTS),
-                     "cluster-mode": _cluster_mode(config, names)})
-        lines += _bbox_notes(config) + _section("property", prop)
-        lines += _class_sections(config, names)
+    extra, before, after = task_class(task).deepstream_config(names, postprocess, classifier_threshold)
+    prop.update(extra)
+    lines += before + _section("property", prop) + after
     return atomic.write_text(path, "\n".join(lines).rstrip("\n") + "\n")
 
 
@@ -185,69 +165,6 @@ def read_nvinfer_config(path: str | os.PathLike) -> dict[str, dict[str, str]]:
     return {section: dict(parser.items(section)) for section in parser.sections()}
 
 
-def class_attributes(config, index: int) -> dict[str, object]:
-    """The ``[class-attrs-<index>]`` keys for class ``index`` of a ``PostprocessConfig``."""
-    c = config.classes[index]
-    if c.algorithm == "nms":
-        return {"pre-cluster-threshold": _number(max(c.coverage_threshold, c.nms_confidence_threshold)),
-                "nms-iou-threshold": _number(c.nms_iou_threshold),
-                "detected-min-h": _min_height(c.minimum_bounding_box_height)}
-    return {"pre-cluster-threshold": _number(c.coverage_threshold),
-            "eps": _number(c.dbscan_eps),
-            "minBoxes": min_boxes(c.dbscan_min_samples),
-            "dbscan-min-score": _number(c.dbscan_confidence_threshold),
-            "detected-min-h": _min_height(c.minimum_bounding_box_height)}
-
-
-def min_boxes(dbscan_min_samples: float) -> int:
-    """DeepStream's integer ``minBoxes`` for our summed-coverage ``dbscan_min_samples``.
-
-    We make a candidate a DBSCAN core point when the coverages of the candidates within eps (itself
-    included) add up to ``dbscan_min_samples``; nvinfer when their *count* (itself included) reaches
-    ``minBoxes``. Coverages are at most 1, so reaching a sum of m needs at least ceil(m) candidates:
-    ``minBoxes = max(1, ceil(m))`` is the tightest count that never drops a core point of ours (the
-    TAO default 0.05 gives 1: every candidate above the coverage threshold may seed a cluster).
-    """
-    return max(1, math.ceil(float(dbscan_min_samples) - 1e-6))  # 2.0000001 from float32 is still 2
-
-
-def _cluster_mode(config, names: Sequence[str]) -> int:
-    """nvinfer clusters every class the same way: the spec's classes must agree on the algorithm."""
-    algorithms = {c.algorithm for c in config.classes}
-    if len(algorithms) > 1:
-        by = {a: [n for n, c in zip(names, config.classes) if c.algorithm == a] for a in sorted(algorithms)}
-        raise SpecError("postprocessing_config.target_class_config: DeepStream clusters all classes with one "
-                        f"algorithm, but the spec mixes them ({by}); set the same clustering_algorithm "
-                        "for every class.")
-    return CLUSTER_MODES[algorithms.pop()]
-
-
-def _class_sections(config, names: Sequence[str]) -> list[str]:
-    """``[class-attrs-all]`` with the values every class shares, then one full section per class."""
-    per_class = [class_attributes(config, i) for i in range(len(names))]
-    shared = {key: value for key, value in per_class[0].items()
-              if all(attrs.get(key) == value for attrs in per_class)}
-    lines = ["# minBoxes = ceil(dbscan_min_samples): nvinfer counts the candidates within eps where the",
-             "# spec sums their coverages. dbscan-min-score = dbscan_confidence_threshold (a cluster's summed",
-             "# coverage). detected-min-h = minimum_bounding_box_height rounded down, in model-input pixels;",
-             "# nvinfer compares it with boxes scaled to the frame: the same when frames have the network size."]
-    lines += _section("class-attrs-all", shared)
-    for i, (name, attrs) in enumerate(zip(names, per_class)):
-        lines += [f"# {name}"] + _section(f"class-attrs-{i}", attrs)
-    return lines
-
-
-def _bbox_notes(config) -> list[str]:
-    """Warn (in Python and in the file) when nvinfer's fixed DetectNet decoding differs from the spec's."""
-    if (math.isclose(config.scale, DEEPSTREAM_BBOX_SCALE) and math.isclose(config.offset, DEEPSTREAM_BBOX_OFFSET)):
-        return []
-    message = (f"the model's bbox objective uses scale {config.scale:g} and offset {config.offset:g}, but "
-               f"nvinfer's DetectNet parser decodes with {DEEPSTREAM_BBOX_SCALE:g} and "
-               f"{DEEPSTREAM_BBOX_OFFSET:g}; boxes will be wrong unless a custom parser is used")
-    warnings.warn(message, UserWarning, stacklevel=3)
-    return [f"# WARNING: {message}.", ""]
-
-
 def _section(name: str, values: dict[str, object]) -> list[str]:
     return [f"[{name}]", *(f"{key}={value}" for key, value in values.items()), ""]
 
@@ -260,13 +177,3 @@ def _relative(file: str | os.PathLike, folder: Path) -> str:
         return Path(os.path.relpath(file.resolve(), folder.resolve())).as_posix()
     except ValueError:  # another drive on Windows: no relative path exists
         return file.as_posix()
-
-
-def _min_height(height: float) -> int:
-    """nvinfer reads detected-min-h as an integer; rounding down never drops a box the spec keeps."""
-    return max(0, math.floor(float(height) + 1e-6))
-
-
-def _number(x: float) -> str:
-    """Short decimal form: float32 spec values like 0.05000000074505806 print as 0.05."""
-    return format(float(x), ".6g")

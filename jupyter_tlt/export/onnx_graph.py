@@ -153,7 +153,7 @@ def compare_with_keras(model: Any, onnx_model: onnx.ModelProto, images: np.ndarr
     session = onnxruntime.InferenceSession(onnx_model.SerializeToString(), providers=["CPUExecutionProvider"])
     feed = {session.get_inputs()[0].name: images.transpose(0, 3, 1, 2)}
     onnx_outputs = session.run(None, feed)
-    from ..runners import call_keras
+    from ..models.serialization import call_keras
 
     keras_outputs = call_keras(model, images)
     if not isinstance(keras_outputs, (list, tuple)):

@@ -24,9 +24,9 @@ import numpy as np
 
 from .. import atomic
 from ..errors import DataError, OutputError, TltError
+from ..model_info import METADATA_KEY, onnx_info
+from .formats import DATA_TYPES
 
-DATA_TYPES = ("fp32", "fp16", "int8")
-METADATA_KEY = "jupyter_tlt"
 FP32_TOLERANCE = 1e-4
 FP16_TOLERANCE = 2e-2  # relative to the output's largest magnitude
 
@@ -93,6 +93,7 @@ def export(model_path, output=None, *, data_type: str = "fp32", key: str | None 
 
     from ..model_info import read_info
     from ..models import load_model
+    from ..tasks import task_of_outputs
     from .onnx_graph import MIN_OPSET, compare_with_keras, keras_to_onnx, onnx_io_names
 
     from .deepstream import DEFAULT_DEEPSTREAM, deepstream_tensorrt
@@ -116,7 +117,7 @@ def export(model_path, output=None, *, data_type: str = "fp32", key: str | None 
                            overwrite, "exported file")
     atomic.ensure_writable_dir(output.parent)
     model, info = load_model(model_path, key), read_info(model_path, key)
-    info = {**info, "task": info.get("task") or _task_of(model), "exported_from": str(model_path),
+    info = {**info, "task": info.get("task") or task_of_outputs(onnx_io_names(model)[1]), "exported_from": str(model_path),
             "data_type": data_type}
     if gen_ds_config and not info.get("class_names"):
         raise DataError(f"{model_path}: the model carries no class names, which the DeepStream config needs; "
@@ -206,23 +207,11 @@ def _check_counts(batches: int, batch_size: int, max_batch_size: int, static_bat
     require_int(workspace_mb, "--max_workspace_size", 1, 1 << 20)
 
 
-def onnx_info(path) -> dict:
-    """The jupyter-tlt info stored in an exported ONNX file ({} if none)."""
-    import onnx
-
-    try:
-        model = onnx.load(str(path), load_external_data=False)
-    except Exception as exc:  # protobuf DecodeError, OSError...
-        raise DataError(f"{path}: not an ONNX model ({type(exc).__name__}); pass a file written by tlt export") from None
-    props = {p.key: p.value for p in model.metadata_props}
-    return json.loads(props[METADATA_KEY]) if METADATA_KEY in props else {}
-
-
 def _output_path(model_path, output) -> Path:
     if output is None:
-        parent = Path(model_path).resolve().parent
-        root = parent.parent if parent.name in ("weights", "prune") else parent
-        output = root / "export" / (Path(model_path).stem + ".onnx")
+        from ..experiments import Experiment
+
+        output = Experiment.of_model(model_path).export_path(model_path)
     output = Path(output)
     if output.suffix.lower() == ".uff":
         raise OutputError(f"{output}: UFF was removed from TensorRT 10 and is not written; export to ONNX "
@@ -232,14 +221,10 @@ def _output_path(model_path, output) -> Path:
     return output
 
 
-def _task_of(model) -> str:
-    return "classification" if len(model.outputs) == 1 else "detection"
-
-
 def _keras_outputs(model, nchw: np.ndarray) -> dict:
     from .onnx_graph import onnx_io_names
 
-    from ..runners import call_keras
+    from ..models.serialization import call_keras
 
     out = call_keras(model, np.transpose(nchw, (0, 2, 3, 1)))
     out = out if isinstance(out, (list, tuple)) else [out]
@@ -294,14 +279,15 @@ def _planned_outputs(output: Path, data_type: str, calibrate: bool, cache: Path,
 
 def _deepstream(output: Path, info: dict, chw: tuple[int, int, int], data_type: str, files: dict, max_batch: int,
                 engine_file, deepstream_version: str) -> dict:
-    from ..detectnet.postprocess import PostprocessConfig
     from ..spec import load_experiment_spec
+    from ..tasks import make_task
     from .deepstream import calibrates, write_labels, write_nvinfer_config
 
     task, names = info["task"], info["class_names"]  # export checked that there are class names
     postprocess = None
-    if task == "detection" and info.get("spec"):
-        postprocess = PostprocessConfig.from_spec(load_experiment_spec(info["spec"], name="stored spec"), names)
+    if info.get("spec"):
+        postprocess = make_task(task, load_experiment_spec(info["spec"], name="stored spec"),
+                                names).deepstream_postprocess()
     labels = write_labels(output.with_name("labels.txt"), names, task)
     # TensorRT 11 inside DeepStream: no calibration, the Q/DQ graph carries the int8 scales
     qdq = data_type == "int8" and not calibrates(deepstream_version)

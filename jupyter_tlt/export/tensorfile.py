@@ -46,9 +46,8 @@ def write_tensorfile(spec, output, *, task: str | None = None, max_batches: int 
 
     from ..data.loader import spec_batch_size
     from ..spec import load_experiment_spec
-    from ..tasks import infer_task, make_task
-
     from ..limits import require_batch, require_int
+    from ..tasks import infer_task, make_task
 
     require_int(max_batches, "-m/--max_batches")
     atomic.check_overwrite([output], overwrite, "calibration data file")
@@ -120,6 +119,7 @@ def calibration_batches(*, input_shape: tuple[int, int, int], task: str, batches
 
 def _images_from_folder(folder: Path, size: tuple[int, int], task: str, limit: int) -> np.ndarray:
     from ..data.loader import image_files_dataset
+    from ..tasks import task_class
 
     if not folder.is_dir():
         raise DataError(f"--cal_image_dir {folder}: not a folder of images")
@@ -129,5 +129,5 @@ def _images_from_folder(folder: Path, size: tuple[int, int], task: str, limit: i
         raise DataError(f"--cal_image_dir {folder}: no .jpg/.jpeg/.png images in it")
     out = [np.transpose(np.asarray(images, np.float32), (0, 3, 1, 2))
            for images, _ in image_files_dataset([os.fspath(f) for f in files], output_size=size, batch_size=32,
-                                                letterbox=task == "detection")]
+                                                letterbox=task_class(task).letterbox)]
     return np.concatenate(out)

@@ -41,8 +41,8 @@ from pathlib import Path
 
 from .. import atomic
 from ..errors import DataError, TltError
+from .formats import DATA_TYPES
 
-DATA_TYPES = ("fp32", "fp16", "int8")
 TENSORRT_MAJORS = (10, 11)
 INSTALL_HINT = "pip install 'jupyter-tlt[tensorrt]'"
 NO_GPU = "no CUDA GPU found (nvidia-smi / CUDA driver missing)"

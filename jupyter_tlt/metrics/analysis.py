@@ -1,7 +1,7 @@
 """Error analysis of a detector: confidence thresholds, true/false positives and misses per image,
 a detection confusion matrix with a background class, precision/recall/F1 against confidence.
 
-Pure numpy; the evaluation step (`jupyter_tlt.error_analysis`) feeds it, and the drawings
+Pure numpy; the evaluation step (`tasks.detectnet_v2.error_analysis`) feeds it, and the drawings
 (`jupyter_tlt.drawing`) and the notebook browser (`jupyter_tlt.widgets.error_browser`) read it.
 
 Conventions, chosen to match what a deployment sees:

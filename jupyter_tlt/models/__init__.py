@@ -1,7 +1,7 @@
-"""The model zoo: backbones, DetectNet_v2 and classification heads, safe loading, weight transfer.
+"""The model zoo: backbones, builder options, safe loading, weight transfer. The heads live with
+their task (``tasks/<name>/head.py``; ``tasks.build_model`` builds a spec's model).
 
-    model = build_model(spec, "detection", num_classes=4)   # from model_config and the regularizer
-    model = build_detectnet("resnet", 18, (384, 1248, 3), 4, freeze_blocks=(0, 1))
+    arch, n_layers, shape, options = backbone_from_spec(spec)  # model_config and the regularizer
     report = transfer_weights(pretrained, model, class_names_source=old, class_names_target=new)
     save_model(model, "results/weights/model.keras"); model = load_model(path)
     model_summary(model)  # params, trainable params, FLOPs, layers, size
@@ -21,46 +21,28 @@ from ..errors import SpecError
 from ..spec import defaults, views
 from .backbones import DEPTHS, FAMILIES, build_backbone, freeze_block_ids, resolve
 from .blocks import ACTIVATIONS, keras_module
-from .classification import build_classifier
-from .detectnet import build_detectnet, check_input_size
 from .flops import count_flops, layer_flops, model_summary
 from .naming import HEAD_LAYERS, bn_name, conv_bn_pairs
 from .serialization import load_model, save_model
 from .transfer import TransferReport, transfer_weights
 
-TASKS = ("detection", "classification")
-
-__all__ = ["build_model", "build_backbone", "build_detectnet", "build_classifier", "regularizer_from_spec",
+__all__ = ["build_backbone", "backbone_from_spec", "regularizer_from_spec",
            "model_options", "load_model", "save_model", "transfer_weights", "TransferReport", "model_summary",
            "count_flops", "layer_flops", "conv_bn_pairs", "bn_name", "freeze_block_ids", "resolve",
-           "check_input_size", "keras_module", "FAMILIES", "DEPTHS", "ACTIVATIONS", "HEAD_LAYERS", "TASKS"]
+           "keras_module", "FAMILIES", "DEPTHS", "ACTIVATIONS", "HEAD_LAYERS"]
 
 
-def build_model(spec: Message, task: str, num_classes: int):
-    """The ``keras.Model`` an experiment spec describes, for ``task`` "detection" or "classification".
+def backbone_from_spec(spec: Message) -> tuple[str, int | None, tuple[int, int, int], dict[str, Any]]:
+    """(arch, n_layers, (H, W, C), builder options) of a spec: what every task's head is built on.
 
-    Reads model_config (arch, n_layers/num_layers, use_batch_norm, freeze_blocks, freeze_bn,
-    all_projections, dropout_rate, activation), the input size (``views.input_shape``) and the
-    regularizer (``regularizer_from_spec``); unset fields take ``spec.defaults``.
+        arch, n_layers, shape, options = backbone_from_spec(spec)
     """
-    if task not in TASKS:
-        raise ValueError(f"task must be one of {TASKS}, got {task!r}")
     arch, n_layers = views.backbone(spec)
     if not arch:
         raise SpecError('model_config.arch is not set; add model_config { arch: "resnet" n_layers: 18 } '
                         f"(archs: {', '.join(FAMILIES)})")
     channels, height, width = views.input_shape(spec)
-    options = model_options(spec)
-    if task == "detection":
-        pre = spec.augmentation_config.preprocessing
-        if pre.HasField("output_image_width") and pre.HasField("output_image_height"):
-            fields = ("augmentation_config.preprocessing.output_image_width",
-                      "augmentation_config.preprocessing.output_image_height")
-        else:
-            fields = ("model_config.input_image_size (W)", "model_config.input_image_size (H)")
-        return build_detectnet(arch, n_layers, (height, width, channels), num_classes, input_fields=fields,
-                               **options)
-    return build_classifier(arch, n_layers, (height, width, channels), num_classes, **options)
+    return arch, n_layers, (height, width, channels), model_options(spec)
 
 
 def model_options(spec: Message) -> dict[str, Any]:

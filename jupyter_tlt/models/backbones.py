@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 from ..errors import SpecError
+from ..spec.defaults import DEFAULT_LAYERS
 from . import alexnet, googlenet, resnet, vgg
 from .blocks import Builder, apply_freezing, check_freeze_blocks
 
@@ -17,7 +18,7 @@ FAMILIES = {"resnet": resnet, "vgg": vgg, "alexnet": alexnet, "googlenet": googl
 # Depths per family; None = one fixed depth (n_layers is ignored).
 DEPTHS: dict[str, tuple[int, ...] | None] = {"resnet": tuple(resnet.STAGE_BLOCKS), "vgg": tuple(vgg.BLOCK_CONVS),
                                              "alexnet": None, "googlenet": None}
-DEFAULT_DEPTH = {"resnet": 18, "vgg": 16}
+DEFAULT_DEPTH = DEFAULT_LAYERS  # n_layers unset: the spec's default depth (spec.defaults)
 DETECTION_STRIDE = 16
 CLASSIFICATION_STRIDE = 32
 
@@ -92,7 +93,7 @@ def build_backbone(arch: str, n_layers: int | None, input_shape: tuple[int, int,
 
     Options: use_batch_norm, activation, activation_params, freeze_blocks, freeze_bn, all_projections,
     regularizer (see ``backbone_graph``). The heads do not nest this model: they build the same layers
-    flat (``build_detectnet``, ``build_classifier``) so that every layer name is top level.
+    flat (the task heads: ``build_detectnet``, ``build_classifier``) so that every layer name is top level.
     """
     graph = backbone_graph(arch, n_layers, input_shape, for_detection=for_detection, **options)
     model = graph.builder.keras.Model(graph.inputs, graph.features, name=graph.label)

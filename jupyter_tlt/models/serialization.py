@@ -253,3 +253,12 @@ def _walk(value: Any):
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)
+
+
+def call_keras(model: Any, images: Any) -> Any:
+    """``model(images, training=False)``, quiet about models saved with a one-element input list."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The structure of `inputs` doesn't match")
+        return model(images, training=False)

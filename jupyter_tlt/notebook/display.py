@@ -81,7 +81,7 @@ def show_evaluate(result) -> None:
     with chart_style():
         fig = Figure(figsize=(7.5, 4.5), layout="constrained")
         ax = fig.subplots()
-        if result.task == "detection":
+        if hasattr(metrics, "plot_pr"):  # a detector's metrics: the mAP table and PR curves
             table = map_table(metrics)
             metrics.plot_pr(ax=ax)
             legend_outside(ax)
@@ -120,7 +120,7 @@ def map_table(metrics) -> str:
 
 
 def show_prune(report, sweep=None, curve: bool = True) -> None:
-    """The report; `sweep` (a `Pruner.sweep` frame) saves reloading the unpruned model for the curve,
+    """The report and its threshold curve (the sweep it carries, or `sweep`: a `Pruner.sweep` frame);
     `curve=False` leaves the curve out (a PrunePanel already shows it)."""
     _display_html(report._repr_html_(), str(report))
     png = _sweep_png(report, sweep) if curve else None
@@ -155,28 +155,12 @@ def sweep_figure(frame, threshold: float | None = None, title: str = ""):
     return fig
 
 
-_SWEEPS: dict[tuple, Any] = {}
-
-
 def _sweep_png(report, sweep=None) -> bytes | None:
-    """The report's threshold curve: the sweep is computed from the unpruned model once per file."""
-    from ..errors import TltError
-
-    path = Path(report.model_path)
-    if sweep is not None:
-        return figure_png(sweep_figure(sweep, report.options.get("threshold"), path.name))
-    if not path.is_file():  # pruned from an in-memory model: nothing to sweep
+    """The report's threshold curve, from the sweep it carries (or `sweep`); None without one."""
+    sweep = sweep if sweep is not None else getattr(report, "sweep", None)
+    if sweep is None:
         return None
-    options = {k: v for k, v in report.options.items() if k != "threshold"}
-    key = (str(path.resolve()), path.stat().st_mtime, repr(sorted(options.items())))
-    if key not in _SWEEPS:
-        from ..prune import prune_sweep
-
-        try:
-            _SWEEPS[key] = prune_sweep(path, [round(0.05 * i, 2) for i in range(21)], **options)
-        except TltError:  # e.g. an encrypted model: the report holds no key
-            return None
-    return figure_png(sweep_figure(_SWEEPS[key], report.options.get("threshold"), path.name))
+    return figure_png(sweep_figure(sweep, report.options.get("threshold"), Path(report.model_path).name))
 
 
 def show_export(result) -> None:

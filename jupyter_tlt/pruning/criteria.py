@@ -12,8 +12,7 @@ from typing import Sequence
 
 import numpy as np
 
-NORMALIZERS = ("max", "L2", "off")
-CRITERIA = ("union", "intersection", "arithmetic_mean", "geometric_mean")
+from .options import CRITERIA, NORMALIZERS
 
 
 def filter_norms(kernel: np.ndarray) -> np.ndarray:

@@ -21,6 +21,7 @@ from ..errors import DataError
 from ..models.flops import layer_flops
 from . import criteria
 from .graph import FILTER_LAYERS, ChannelGraph, Segments
+from .options import DEFAULTS
 from .rebuild import rebuild
 
 
@@ -36,10 +37,11 @@ class Term:
 class Pruner:
     """Scores of every prunable channel group of ``model`` (see ``graph.py`` and ``criteria.py``)."""
 
-    def __init__(self, model: Any, *, normalizer: str = "max", criterion: str = "union",
-                 excluded: Iterable[str] = ()):
+    def __init__(self, model: Any, *, normalizer: str = DEFAULTS.normalizer,
+                 criterion: str = DEFAULTS.equalization_criterion, excluded: Iterable[str] = ()):
         if normalizer not in criteria.NORMALIZERS:
-            raise DataError(f"-n/--normalizer: unknown normalizer {normalizer!r}; use max or L2")
+            raise DataError(f"-n/--normalizer: unknown normalizer {normalizer!r}; use one of "
+                            f"{', '.join(criteria.NORMALIZERS)}")
         if criterion not in criteria.CRITERIA:
             raise DataError(f"-eq/--equalization_criterion: unknown criterion {criterion!r}; use one of "
                             f"{', '.join(criteria.CRITERIA)}")

@@ -47,7 +47,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     # cost function
     "CostFunctionConfig": {"enable_autoweighting": True, "max_objective_weight": 0.9999,
                            "min_objective_weight": 0.0001},
-    # our coverage loss averages foreground and background cells separately (detectnet/loss.py),
+    # our coverage loss averages foreground and background cells separately (tasks/detectnet_v2/loss.py),
     # so 1.0 weighs them equally; TAO's 0.05 belongs to its per-cell formula and learned 3x slower here
     "CostFunctionTargetClass": {"class_weight": 1.0, "coverage_foreground_weight": 1.0},
     "CostFunctionObjective": {"initial_weight": 1.0, "weight_target": 1.0},

@@ -77,8 +77,9 @@ def compress(model_path, results_dir, *, keep=(0.7, 0.5, 0.3), by: str = "flops"
     from ..model_info import read_info
     from ..prune import prune
     from ..spec import load_experiment_spec
+    from ..spec.form import with_pretrained
+    from ..tasks import DEFAULT_TASK
     from ..train import train
-    from ..widgets.train_panel import with_pretrained
     from .search import objective_value
     from .space import apply
 
@@ -95,7 +96,7 @@ def compress(model_path, results_dir, *, keep=(0.7, 0.5, 0.3), by: str = "flops"
     text = spec if spec is not None else info.get("spec")
     if not text:
         raise SpecError(f"{model_path}: the model carries no spec; pass -e/--experiment_spec_file")
-    task = info.get("task") or "detection"
+    task = info.get("task") or DEFAULT_TASK
     root = Path(results_dir)
     atomic.ensure_writable_dir(root)
 

@@ -87,7 +87,7 @@ def score(task, raw: RawOutputs, config, level: str) -> float:
     """mAP at ``level`` of ``config`` applied to the stored grids."""
     import warnings
 
-    from ..detectnet.postprocess import postprocess
+    from ..tasks.detectnet_v2.postprocess import postprocess
     from ..metrics.boxes import Detections
 
     names = np.array(task.class_names)
@@ -173,9 +173,10 @@ def tune_postprocessing(model_path, *, spec=None, output_spec=None, trials: int 
 
     ``output_spec``: where the best spec goes (default ``<results>/tune_postprocessing/spec.txt``).
     ``update_model``: also store the best spec inside a Keras model file (rewritten atomically)."""
-    from ..evaluate import default_output_dir, load_for_inference
-    from ..detectnet.postprocess import PostprocessConfig
-    from ..tasks import make_task
+    from ..evaluate import load_for_inference
+    from ..experiments import Experiment
+    from ..tasks.detectnet_v2.postprocess import PostprocessConfig
+    from ..tasks import DEFAULT_TASK, make_task, task_class
     from ..training.settings import settings
 
     started = time.perf_counter()
@@ -184,13 +185,13 @@ def tune_postprocessing(model_path, *, spec=None, output_spec=None, trials: int 
     if not isinstance(trials, int) or trials < 1:
         raise UsageError(f"--trials: {trials!r} trials is no search; give 1 or more (e.g. 60)")
     runner, info, spec_message = load_for_inference(model_path, spec, key, framework)
-    if info.get("task", "detection") != "detection":
+    name = info.get("task") or DEFAULT_TASK
+    if not task_class(name).tunable_postprocessing:
         raise UsageError(f"{model_path}: post-processing tuning is for detectors (DetectNet_v2); this model is "
-                         f"a {info.get('task')} model")
-    output_spec = Path(output_spec) if output_spec else default_output_dir(model_path).parent / \
-        "tune_postprocessing" / "spec.txt"
+                         f"a {name} model")
+    output_spec = Path(output_spec) if output_spec else Experiment.of_model(model_path).root / "tune_postprocessing" / "spec.txt"
     atomic.check_overwrite([output_spec], overwrite, "tuned spec")
-    task = make_task("detection", spec_message, info.get("class_names"))
+    task = make_task(name, spec_message, info.get("class_names"))
     raw = raw_outputs(task, runner, batch_size or settings(spec_message).batch_size_per_gpu)
     config = PostprocessConfig.from_spec(spec_message, task.class_names)
     best, before, after, rows = search(task, raw, config, trials=trials, level=level, seed=seed, timeout=timeout)

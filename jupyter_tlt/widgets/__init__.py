@@ -11,10 +11,12 @@ Each panel writes the same artifacts as the matching `%tlt` step. TensorFlow is 
 panel trains, prunes or evaluates.
 """
 
+from ..registry import Registry
+from ..spec.form import build_spec
 from .error_browser import ErrorBrowser
 from .evaluate_panel import EvaluatePanel
 from .prune_panel import PrunePanel
-from .registry_browser import Registry, RegistryBrowser
-from .train_panel import TrainPanel, build_spec
+from .registry_browser import RegistryBrowser
+from .train_panel import TrainPanel
 
 __all__ = ["TrainPanel", "PrunePanel", "EvaluatePanel", "ErrorBrowser", "RegistryBrowser", "Registry", "build_spec"]

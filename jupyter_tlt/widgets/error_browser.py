@@ -3,9 +3,9 @@
     r = %tlt evaluate detection -m runs/detect/weights/model.keras --analysis
     ErrorBrowser(r.analysis)
 
-A thin view over `jupyter_tlt.error_analysis.ErrorAnalysis`: the slider sets one threshold for every
-class (`ErrorAnalysis.at`), "per-class thresholds" goes back to the chosen ones; the table, the
-confusion matrix and the images are redrawn. The static copy of the same view (`index.html` under
+A thin view over `ErrorAnalysis` (``tasks/detectnet_v2/error_analysis.py``): the slider sets one
+threshold for every class (`ErrorAnalysis.at`), "per-class thresholds" goes back to the chosen ones;
+the table, the confusion matrix and the images are redrawn. The static copy of the same view (`index.html` under
 evaluate/analysis/, and the result's HTML) is what survives without a kernel.
 """
 
@@ -48,7 +48,7 @@ class ErrorBrowser(w.VBox):
 
     def redraw(self) -> None:
         from ..drawing.figures import confusion_figure, figure_png
-        from ..error_analysis import figure_cell, jpeg_bytes
+        from ..tasks.detectnet_v2.error_analysis import figure_cell, jpeg_bytes
 
         a = self.current()
         outcomes = a.outcomes()

@@ -18,6 +18,7 @@ from pathlib import Path
 import ipywidgets as w
 
 from ..notebook.display import show
+from ..tasks import DEFAULT_TASK, TASKS, task_class
 
 MODEL_SUFFIXES = (".keras", ".onnx", ".hdf5", ".h5")
 
@@ -40,7 +41,7 @@ class EvaluatePanel(w.VBox):
         self.result = None
         style = {"description_width": "80px"}
         self.model = w.Dropdown(description="model", style=style, layout=w.Layout(width="640px"))
-        self.task = w.Dropdown(options=["detection", "classification"], value=task or "detection",
+        self.task = w.Dropdown(options=list(TASKS), value=task or DEFAULT_TASK,
                                description="task", style=style)
         self._task_given = task is not None
         self.dataset_dir = w.Text(value=dataset_dir or "", description="dataset", style=style,
@@ -92,7 +93,7 @@ class EvaluatePanel(w.VBox):
             try:
                 self.result = evaluate(self.task.value, self.model.value, spec=self.spec,
                                        dataset_dir=self.dataset_dir.value.strip() or None, key=self.key,
-                                       analysis=self.analysis.value and self.task.value == "detection")
+                                       analysis=self.analysis.value and task_class(self.task.value).supports_analysis)
             except TltError as exc:
                 print(f"error: {exc}")
                 return None

@@ -19,31 +19,30 @@ from typing import Iterable
 
 import ipywidgets as w
 
+from ..experiments import Experiment
 from ..notebook.display import figure_png, show_prune, sweep_figure
 from ..notebook.live_chart import LiveChart
-from .train_panel import TrainJob, describe_outcome, error_html, with_pretrained
-
-
-def results_root(model_path: str | Path) -> Path:
-    """The results directory a model belongs to: the parent of its `weights/` or `prune/` folder."""
-    parent = Path(model_path).resolve().parent
-    return parent.parent if parent.name in ("weights", "prune") else parent
+from ..pruning.options import DEFAULTS, SWEEP_THRESHOLDS
+from ..spec.form import with_pretrained
+from ..training.job import TrainJob
+from .train_panel import describe_outcome, error_html
 
 
 class PrunePanel(w.VBox):
     """Threshold slider with instant predicted cost, Prune button, Retrain button."""
 
     def __init__(self, model_path: str | Path, output: str | Path | None = None, *, spec: str | None = None,
-                 retrain_dir: str | Path | None = None, key: str | None = None, threshold: float = 0.1,
-                 min_num_filters: int = 16, pruning_granularity: int = 8, normalizer: str = "max",
-                 equalization_criterion: str = "union", excluded_layers: Iterable[str] = ()):
+                 retrain_dir: str | Path | None = None, key: str | None = None,
+                 threshold: float = DEFAULTS.threshold, min_num_filters: int = DEFAULTS.min_num_filters,
+                 pruning_granularity: int = DEFAULTS.pruning_granularity, normalizer: str = DEFAULTS.normalizer,
+                 equalization_criterion: str = DEFAULTS.equalization_criterion, excluded_layers: Iterable[str] = ()):
         from ..models import load_model
         from ..pruning import Pruner
 
         self.model_path = Path(model_path)
-        root = results_root(self.model_path)
-        self.output = Path(output) if output else root / "prune" / f"{self.model_path.stem}_pruned.keras"
-        self.retrain_dir = Path(retrain_dir) if retrain_dir else root / "retrain"
+        experiment = Experiment.of_model(self.model_path)
+        self.output = Path(output) if output else experiment.pruned_model_path(self.model_path)
+        self.retrain_dir = Path(retrain_dir) if retrain_dir else experiment.retrain_dir
         self.spec, self.key = spec, key
         self.options = {"min_num_filters": min_num_filters, "pruning_granularity": pruning_granularity,
                         "normalizer": normalizer, "equalization_criterion": equalization_criterion,
@@ -69,7 +68,7 @@ class PrunePanel(w.VBox):
         self.out = w.Output()
         self.status = w.HTML()
         self.chart = LiveChart(title="retraining")
-        self.sweep = self.pruner.sweep([round(0.05 * i, 2) for i in range(21)], min_num_filters,
+        self.sweep = self.pruner.sweep(list(SWEEP_THRESHOLDS), min_num_filters,
                                        pruning_granularity)
         self.curve = w.Image(value=self.curve_png(threshold), format="png", layout=w.Layout(max_width="640px"))
         self.choice = None  # the TargetChoice the slider was last set to

@@ -1,63 +1,34 @@
 """`RegistryBrowser`: list the registry's models and versions, pull one into a folder.
 
     from jupyter_tlt.widgets import RegistryBrowser
-    RegistryBrowser(dest="pretrained")       # uses jupyter_tlt.registry when the package has it
+    RegistryBrowser(dest="pretrained")                 # the default registry ($TLT_REGISTRY or local)
+    RegistryBrowser(Registry("s3://team-models/tlt"))  # a `jupyter_tlt.registry.Registry`
 
-The browser needs only this interface (a module or any object), which `jupyter_tlt.registry` is to
-provide:
-    models() -> list[dict]                   one dict per model: "name" (required), and any of
-                                             "task", "arch", "description", ... (shown as given)
-    versions(name) -> list[str]              newest first
-    pull(name, version, dest) -> path        downloads or copies the model into folder `dest`
-Until that module exists the widget says so instead of failing.
+It shows what `Registry.models()`, `versions(name)` and `pull(name, version, dest)` return.
 """
 
 from __future__ import annotations
 
 import html
-import importlib
 from pathlib import Path
-from typing import Any, Protocol
 
 import ipywidgets as w
 
-REGISTRY_MODULE = "jupyter_tlt.registry"
-
-
-class Registry(Protocol):
-    def models(self) -> list[dict]: ...
-
-    def versions(self, name: str) -> list[str]: ...
-
-    def pull(self, name: str, version: str, dest: str) -> Any: ...
-
-
-def load_registry() -> tuple[Registry | None, str]:
-    """(the registry module, "") or (None, why it is unavailable)."""
-    try:
-        return importlib.import_module(REGISTRY_MODULE), ""
-    except ModuleNotFoundError as exc:
-        if exc.name not in (REGISTRY_MODULE, *_parents(REGISTRY_MODULE)):
-            return None, f"{REGISTRY_MODULE} could not be imported: {exc}"
-        return None, (f"The model registry is not part of this version of jupyter-tlt "
-                      f"({REGISTRY_MODULE} is missing). Pretrained models can still be used by path: "
-                      "set pretrained_model_path / pretrained_model_file in the spec.")
-    except Exception as exc:  # a broken registry must not break the notebook
-        return None, f"{REGISTRY_MODULE} could not be loaded: {type(exc).__name__}: {exc}"
-
-
-def _parents(name: str) -> list[str]:
-    parts = name.split(".")
-    return [".".join(parts[:i]) for i in range(1, len(parts))]
+from ..registry import Registry
 
 
 class RegistryBrowser(w.VBox):
     """Models list, versions, details, destination folder and a Pull button."""
 
     def __init__(self, registry: Registry | None = None, *, dest: str | Path = "pretrained"):
+        from ..errors import TltError
+
         reason = ""
         if registry is None:
-            registry, reason = load_registry()
+            try:
+                registry = Registry()
+            except (TltError, OSError) as exc:  # e.g. a $TLT_REGISTRY that cannot be opened
+                registry, reason = None, f"the model registry could not be opened: {exc}"
         self.registry = registry
         self.pulled: Path | None = None
         title = w.HTML("<b>Model registry</b>")

@@ -1,8 +1,11 @@
-"""DetectNet_v2 detection head logic: training targets, losses and post-processing.
+"""DetectNet_v2, the "detection" task: everything this kind of model needs, in one folder.
 
-``rasterize`` turns ground-truth boxes into the grid targets the model learns (TensorFlow, usable in
-tf.data); ``loss`` holds the Keras losses of the two outputs; ``postprocess`` turns the model's
-``output_cov`` / ``output_bbox`` back into boxes (numpy + scipy on the CPU). Importing this
+``task`` is the task class the steps call (``tasks.make_task("detection", spec)``); ``head`` builds
+the two 1x1 convolution heads on a backbone; ``rasterize`` turns ground-truth boxes into the grid
+targets the model learns (TensorFlow, usable in tf.data); ``loss`` holds the Keras losses of the two outputs; ``postprocess`` turns the model's
+``output_cov`` / ``output_bbox`` back into boxes (numpy + scipy on the CPU); ``predictions`` writes
+`tlt infer`'s KITTI files and drawn images, ``evaluation`` the confidence thresholds and error
+analysis of `tlt evaluate`, ``deepstream`` the nvinfer config's sections. Importing this
 package is cheap: TensorFlow, Keras and scipy are imported by the functions that use them.
 
 The functions ``rasterize.rasterize`` and ``postprocess.postprocess`` share their module's name, so

@@ -26,10 +26,10 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from . import atomic
+from ... import atomic
 from .confidence import Thresholds
-from .metrics.analysis import FP, MISSED, TP, ConfidenceCurve, confusion_matrix, image_outcome, worst_images
-from .metrics.boxes import Detections, GroundTruth
+from ...metrics.analysis import FP, MISSED, TP, ConfidenceCurve, confusion_matrix, image_outcome, worst_images
+from ...metrics.boxes import Detections, GroundTruth
 
 WORST = 12
 """Images kept per worst-images list."""
@@ -96,7 +96,7 @@ class ErrorAnalysis:
 
     def picture(self, index: int, outcome=None):
         """Image `index` with its outcome drawn (PIL image); `outcome` saves recomputing it."""
-        from .drawing.boxes import draw_boxes, outcome_boxes
+        from ...drawing.boxes import draw_boxes, outcome_boxes
 
         outcome = outcome or image_outcome(self.truth[index], self.detections[index], self.class_names,
                                            self.iou_thresholds, self.thresholds.active())
@@ -108,7 +108,7 @@ class ErrorAnalysis:
 
     def figures(self):
         """(confusion matrix, confidence curves) as matplotlib Figures."""
-        from .drawing.figures import confidence_figure, confusion_figure
+        from ...drawing.figures import confidence_figure, confusion_figure
 
         return (confusion_figure(self.confusion(), self.class_names,
                                  f"Detection confusion matrix (IoU {CONFUSION_IOU:g}, chosen thresholds)"),
@@ -137,7 +137,7 @@ class ErrorAnalysis:
 
     def write(self, out_dir) -> list[Path]:
         """Write the files of the module docstring under `out_dir`; returns them."""
-        from .drawing.figures import figure_png
+        from ...drawing.figures import figure_png
 
         out = atomic.ensure_writable_dir(out_dir)
         files = [atomic.write_text(out / "analysis.json", json.dumps(self.to_dict(), indent=2) + "\n")]
@@ -163,7 +163,7 @@ class ErrorAnalysis:
         """The analysis with its pictures embedded (it survives a saved notebook without a kernel)."""
         outcomes = self.outcomes()
         confusion, curves = self.figures()
-        from .drawing.figures import figure_png
+        from ...drawing.figures import figure_png
 
         parts = [_summary_html(self), _png_tag(figure_png(curves)), _png_tag(figure_png(confusion))]
         for by, title in ((MISSED, "most missed objects"), (FP, "most false positives")):
@@ -187,9 +187,9 @@ def record_images(files: Sequence[str]) -> Callable[[int], object]:
     `frame/encoded` bytes the converter stores; None when a record holds no image."""
     from PIL import Image
 
-    from .data import tfrecord
-    from .data.tfrecord_io import read_records
-    from .spec.protos import example_pb2
+    from ...data import tfrecord
+    from ...data.tfrecord_io import read_records
+    from ...spec.protos import example_pb2
 
     cache: list[bytes] = []
 

@@ -83,7 +83,7 @@ class PostprocessConfig:
     def default(cls, class_names: Sequence[str] | int, **overrides) -> "PostprocessConfig":
         """Defaults of ``spec/defaults.py``; ``overrides`` (e.g. ``algorithm="nms"``) apply to
         every class."""
-        from ..spec.protos.experiment_pb2 import ExperimentSpec
+        from ...spec.protos.experiment_pb2 import ExperimentSpec
 
         if isinstance(class_names, int):
             class_names = [f"class_{i}" for i in range(class_names)]
@@ -98,8 +98,8 @@ class PostprocessConfig:
     def from_spec(cls, spec, class_names: Sequence[str]) -> "PostprocessConfig":
         """Read ``postprocessing_config.target_class_config[class].clustering_config`` (keys matched
         case-insensitively) and ``model_config.objective_set.bbox``; unset fields take defaults."""
-        from ..spec.defaults import value
-        from ..spec.protos.experiment_pb2 import ClusteringConfig, PostProcessingTargetClassConfig
+        from ...spec.defaults import value
+        from ...spec.protos.experiment_pb2 import ClusteringConfig, PostProcessingTargetClassConfig
 
         per_class = per_class_entries(spec.postprocessing_config.target_class_config, class_names,
                                PostProcessingTargetClassConfig(),

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ..errors import SpecError
-from . import naming
-from .backbones import backbone_graph
+from ...errors import SpecError
+from ...models import naming
+from ...models.backbones import backbone_graph
 
 
 def build_classifier(arch: str, n_layers: int | None, input_shape: tuple[int, int, int], num_classes: int, *,

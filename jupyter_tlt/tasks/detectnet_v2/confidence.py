@@ -60,7 +60,7 @@ def file_digest(path) -> str:
 def choose(metrics_all, model_path) -> dict:
     """The ``confidence_thresholds`` entry of metrics.json: best-F1 threshold per class from
     `metrics_all` (a DetectionMetrics evaluated at level "all"), tied to `model_path`'s content."""
-    from .metrics.analysis import best_f1_threshold, confidence_curve
+    from ...metrics.analysis import best_f1_threshold, confidence_curve
 
     by_class = {c: best_f1_threshold(confidence_curve(metrics_all.curves[c][LEVEL]))
                 for c in metrics_all.class_names}
@@ -105,7 +105,7 @@ def resolve(class_names: Sequence[str], *, override: float | None = None, spec=N
             evaluated: Mapping[str, float | None] | None = None) -> Thresholds:
     """Each class's threshold by the precedence of the module docstring."""
     if override is not None and not override >= 0.0:
-        from .errors import SpecError
+        from ...errors import SpecError
 
         raise SpecError(f"--confidence_threshold {override}: a score threshold is 0 or more "
                         "(e.g. 0.5); leave it out to use the per-class thresholds")
@@ -128,7 +128,7 @@ def for_model(model_path, class_names: Sequence[str], *, override: float | None 
               spec=None) -> Thresholds:
     """`resolve` with the thresholds stored by the last `evaluate` of `model_path` (in the
     ``evaluate/`` folder of its results directory)."""
-    from .evaluate import default_output_dir
+    from ...experiments import Experiment
 
     return resolve(class_names, override=override, spec=spec,
-                   evaluated=stored(model_path, default_output_dir(model_path)))
+                   evaluated=stored(model_path, Experiment.of_model(model_path).evaluate_dir))

@@ -31,8 +31,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
-from ..errors import SpecError
-from ..tf_import import tensorflow
+from ...errors import SpecError
+from ...tf_import import tensorflow
 
 STRIDE = 16
 OUTPUT_COV = "output_cov"
@@ -69,7 +69,7 @@ class RasterizerConfig:
     @classmethod
     def default(cls, class_names: Sequence[str] | int) -> "RasterizerConfig":
         """The defaults of ``spec/defaults.py`` for these classes (or this many classes)."""
-        from ..spec.protos.experiment_pb2 import ExperimentSpec
+        from ...spec.protos.experiment_pb2 import ExperimentSpec
 
         if isinstance(class_names, int):
             class_names = [f"class_{i}" for i in range(class_names)]
@@ -79,8 +79,8 @@ class RasterizerConfig:
     def from_spec(cls, spec, class_names: Sequence[str]) -> "RasterizerConfig":
         """Read ``bbox_rasterizer_config`` (per class, keys matched case-insensitively) and
         ``model_config.objective_set.bbox`` (scale, offset); unset fields take their defaults."""
-        from ..spec.defaults import value
-        from ..spec.protos.experiment_pb2 import BboxRasterizerTargetClassConfig
+        from ...spec.defaults import value
+        from ...spec.protos.experiment_pb2 import BboxRasterizerTargetClassConfig
 
         raster = spec.bbox_rasterizer_config
         per_class = per_class_entries(raster.target_class_config, class_names,

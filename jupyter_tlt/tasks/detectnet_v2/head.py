@@ -11,9 +11,9 @@ import os
 import sys
 import warnings
 
-from ..errors import SpecError
-from . import naming
-from .backbones import DETECTION_STRIDE, backbone_graph
+from ...errors import SpecError
+from ...models import naming
+from ...models.backbones import DETECTION_STRIDE, backbone_graph
 
 COV_PRIOR_BIAS = -4.0   # sigmoid(-4) ~ 0.018: training starts predicting "mostly background"
 HEAD_INIT_STDDEV = 0.01
@@ -38,8 +38,8 @@ def check_input_size(height: int, width: int, fields: tuple[str, str] = SIZE_FIE
 
 
 def _outside_stacklevel() -> int:
-    """The ``stacklevel`` that points a warning at the first caller outside this package."""
-    here = os.path.dirname(os.path.abspath(__file__))
+    """The ``stacklevel`` that points a warning at the first caller outside the tasks package."""
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # jupyter_tlt/tasks
     frame, level = sys._getframe(1), 1
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(here + os.sep):
         frame, level = frame.f_back, level + 1

@@ -34,7 +34,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from ..tf_import import tensorflow
+from ...tf_import import tensorflow
 from .rasterize import OUTPUT_BBOX, OUTPUT_COV
 
 _CLASSES: dict = {}
@@ -54,8 +54,8 @@ class LossConfig:
         """Read ``cost_function_config.target_classes`` (names matched case-insensitively)."""
         import warnings
 
-        from ..spec.defaults import value
-        from ..spec.protos.experiment_pb2 import CostFunctionObjective, CostFunctionTargetClass
+        from ...spec.defaults import value
+        from ...spec.protos.experiment_pb2 import CostFunctionObjective, CostFunctionTargetClass
 
         targets = {t.name.lower(): t for t in spec.cost_function_config.target_classes}
         unknown = sorted(t.name for t in spec.cost_function_config.target_classes
@@ -78,7 +78,7 @@ class LossConfig:
 
     @classmethod
     def default(cls, num_classes: int) -> "LossConfig":
-        from ..spec.protos.experiment_pb2 import ExperimentSpec
+        from ...spec.protos.experiment_pb2 import ExperimentSpec
 
         return cls.from_spec(ExperimentSpec(), [f"class_{i}" for i in range(num_classes)])
 
