@@ -35,10 +35,11 @@ INFO = "experiment.json"
 EVENTS = "status.jsonl"
 MAX_DEPTH = 6
 SKIP_DIRS = frozenset({"node_modules", "site-packages", "__pycache__"})
-ARTIFACT_DIRS = frozenset({"weights", "tensorboard", "evaluate", "prune", "export"})  # not searched for experiments
+ARTIFACT_DIRS = frozenset({"weights", "tensorboard", "evaluate", "prune", "export", "infer"})  # not searched for experiments
 METRICS = ("mAP", "accuracy")  # the headline validation metric of detection, then classification
 KINDS = ("checkpoint", "model", "pruned", "onnx", "engine", "calibration", "deepstream", "spec", "log",
-         "report", "other")
+         "report", "image", "labels", "other")
+_IMAGES = (".jpg", ".jpeg", ".png")
 MAX_ARTIFACTS = 10_000
 _STATUS_OF_EVENT = {"start": "running", **{s: s for s in STATUSES}}
 _FIELDS = re.compile(rb'"event":\s*"(' + "|".join(_STATUS_OF_EVENT).encode() + rb')"|"epoch":\s*(\d+)')
@@ -92,6 +93,10 @@ def artifact_kind(relative: str | PurePosixPath) -> str:
         return "log"
     if _CHECKPOINT.match(name):
         return "checkpoint"
+    if "infer" in path.parts[:-1] and suffix in _IMAGES:
+        return "image"  # an inference run's drawn boxes
+    if "infer" in path.parts[:-1] and suffix == ".txt":
+        return "labels"  # its KITTI label files
     if (lower.endswith("_prune_report.json") or suffix in (".csv", ".png", ".svg")
             or lower == "metrics.json"):
         return "report"

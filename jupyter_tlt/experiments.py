@@ -172,6 +172,17 @@ class Experiment:
     def checkpoint_path(self, epoch: int) -> Path:
         return self.weights_dir / f"model_epoch_{epoch:03d}.keras"
 
+    def lineage(self, model: str | os.PathLike | None = None) -> list[dict]:
+        """The chain of models (oldest first) ending at `model`, default this experiment's newest model.
+
+        Example:
+            >>> [n["step"] for n in Experiment("runs/retrain").lineage()]
+            ['registry', 'train', 'prune', 'train', 'export']
+        """
+        from .lineage import lineage
+
+        return lineage(model if model is not None else self.root)
+
 
 def stopped_since(root: str | os.PathLike, info: dict, now: float | None = None) -> float | None:
     """When a "running" experiment's process was last seen, if it is gone (None while it runs).

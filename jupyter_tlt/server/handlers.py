@@ -26,6 +26,7 @@ from ..errors import TltError, quote_input
 from ..experiment_index import ExperimentIndex, ExperimentNotFound, resolve_inside
 from ..registry import NotInRegistry, Registry
 from ..registry.manifest import check_name, newest_first
+from .dashboard import MAX_COMPARE, compare_answer, lineage_answer
 from .bounds import check_body, check_job_id, check_path, shown_uri
 from .jobs import JobManager, UnknownJob
 
@@ -220,6 +221,28 @@ class ExperimentHandler(_Handler):
         self.reply(await self.blocking(self.tlt.index.detail, path))
 
 
+class LineageHandler(_Handler):
+    @tornado.web.authenticated
+    async def get(self, path: str) -> None:
+        self.checked(check_path, path, "model path")
+        self.reply(await self.blocking(lineage_answer, self.tlt.index, path))
+
+
+class CompareHandler(_Handler):
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        paths = self.get_query_arguments("path")
+        if len(paths) < 2:
+            raise ApiError(400, "compare needs two or more experiments: send ?path=A&path=B with paths "
+                                "from the experiments list")
+        if len(paths) > MAX_COMPARE:
+            raise ApiError(400, f"{len(paths)} experiments: a comparison shows at most {MAX_COMPARE}; "
+                                "select fewer")
+        for path in paths:
+            self.checked(check_path, path, "experiment path")
+        self.reply(await self.blocking(compare_answer, self.tlt.index, paths))
+
+
 def display_root(root: Path, server_root: str | os.PathLike) -> str:
     """The experiments root as the file browser names it: relative to the server root ('' if the same)."""
     root, server = Path(root).expanduser().resolve(), Path(server_root).expanduser().resolve()
@@ -241,4 +264,6 @@ def setup_handlers(web_app: tornado.web.Application, context: Context) -> None:
         (url_path_join(api, "jobs", "([^/]+)"), JobHandler),
         (url_path_join(api, "experiments") + "/?", ExperimentsHandler),
         (url_path_join(api, "experiments", "(.+)"), ExperimentHandler),
+        (url_path_join(api, "lineage", "(.+)"), LineageHandler),
+        (url_path_join(api, "compare"), CompareHandler),
     ])

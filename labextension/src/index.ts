@@ -9,6 +9,7 @@ import { Notification } from '@jupyterlab/apputils';
 import { INotebookTracker } from '@jupyterlab/notebook';
 
 import { restApi } from './api';
+import { CompareWidget } from './compareView';
 import { pullCellSource } from './format';
 import { SidebarModel } from './model';
 import { insertCodeCellBelow } from './notebook';
@@ -18,7 +19,7 @@ import { CLIENT_VERSION } from './version';
 
 const plugin: JupyterFrontEndPlugin<void> = {
   id: 'jupyter-tlt:plugin',
-  description: 'The TLT sidebar: registry models and experiment artifacts.',
+  description: 'The TLT sidebar: registry models, experiment artifacts, history and comparisons.',
   autoStart: true,
   requires: [INotebookTracker],
   optional: [ILayoutRestorer],
@@ -27,7 +28,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     notebooks: INotebookTracker,
     restorer: ILayoutRestorer | null
   ) => {
-    const model = new SidebarModel(restApi(app.serviceManager.serverSettings), CLIENT_VERSION);
+    const api = restApi(app.serviceManager.serverSettings);
+    const model = new SidebarModel(api, CLIENT_VERSION);
     const sidebar = new TltSidebar(model, {
       insertPullCell: (name, version) => {
         let source: string;
@@ -48,7 +50,18 @@ const plugin: JupyterFrontEndPlugin<void> = {
           });
         }
       },
-      open: path => void app.commands.execute('docmanager:open', { path })
+      open: path => void app.commands.execute('docmanager:open', { path }),
+      compare: paths => {
+        // the main area, not the narrow sidebar; the same selection reuses its open tab
+        const id = `jupyter-tlt:compare:${paths.join('|')}`;
+        const open = [...app.shell.widgets('main')].find(widget => widget.id === id);
+        if (open) {
+          app.shell.activateById(id);
+          void (open as CompareWidget).load();
+          return;
+        }
+        app.shell.add(new CompareWidget(api, paths), 'main');
+      }
     });
     app.shell.add(sidebar, 'left', { rank: 600 });
     restorer?.add(sidebar, sidebar.id);

@@ -10,6 +10,7 @@ import type {
   ExperimentDetail,
   ExperimentListing,
   Job,
+  LineageAnswer,
   RegistryListing,
   RegistryModel,
   VersionInfo
@@ -144,6 +145,10 @@ export class SidebarModel {
   readonly expanded = new Set<string>();
   /** Details of the expanded experiments, by path. */
   readonly details = new Map<string, Remote<ExperimentDetail>>();
+  /** Lineage of the expanded experiments' newest models, by experiment path. */
+  readonly lineages = new Map<string, Remote<LineageAnswer>>();
+  /** Experiments ticked for a comparison, in the order they were ticked. */
+  readonly selected = new Set<string>();
   /** Pulls started in this session, by `name@version`. */
   readonly pulls = new Map<string, PullState>();
 
@@ -218,11 +223,19 @@ export class SidebarModel {
   /** Show or hide the artifacts of an experiment. */
   toggle(path: string): void {
     if (this.expanded.delete(path)) {
-      this._set(() => this.details.delete(path));
+      this._set(() => {
+        this.details.delete(path);
+        this.lineages.delete(path);
+      });
       return;
     }
     this._set(() => this.expanded.add(path));
     void this._loadDetail(path);
+  }
+
+  /** Tick or untick an experiment for the comparison. */
+  select(path: string, selected: boolean): void {
+    this._set(() => (selected ? this.selected.add(path) : this.selected.delete(path)));
   }
 
   /** Pull a model version into the server's `pretrained` folder, following the job until it ends. */
@@ -250,6 +263,24 @@ export class SidebarModel {
   }
 
   private async _loadDetail(path: string): Promise<void> {
+    await Promise.all([this._loadOne(path), this._loadLineage(path)]);
+  }
+
+  private async _loadLineage(path: string): Promise<void> {
+    const previous = this.lineages.get(path) ?? { value: null, error: null };
+    let next: Remote<LineageAnswer>;
+    try {
+      const value = await this._api.lineage(path);
+      next = { value: sameJSON(previous.value, value) ? previous.value : value, error: null };
+    } catch (error) {
+      next = { ...previous, error: errorMessage(error) };
+    }
+    if (this.expanded.has(path) && !sameJSON(previous, next)) {
+      this._set(() => this.lineages.set(path, next));
+    }
+  }
+
+  private async _loadOne(path: string): Promise<void> {
     const previous = this.details.get(path) ?? { value: null, error: null };
     let next: Remote<ExperimentDetail>;
     try {

@@ -12,6 +12,7 @@ import { RegistryActions, RegistryView } from './registryView';
 export interface SidebarHost {
   insertPullCell(name: string, version: string): void;
   open(path: string): void;
+  compare(paths: string[]): void;
 }
 
 /** The "TLT" left sidebar: the handshake banner, then the registry and the experiments. */
@@ -36,7 +37,9 @@ export class TltSidebar extends ReactWidget {
       toggle: path => _model.toggle(path),
       showMore: () => _model.showMore(),
       open: host.open,
-      refresh: () => void _model.refreshExperiments().catch(() => undefined)
+      refresh: () => void _model.refreshExperiments().catch(() => undefined),
+      select: (path, selected) => _model.select(path, selected),
+      compare: host.compare
     };
   }
 
@@ -67,6 +70,8 @@ export class TltSidebar extends ReactWidget {
                   pages={model.pages}
                   expanded={model.expanded}
                   details={model.details}
+                  lineages={model.lineages}
+                  selected={model.selected}
                   actions={this._experimentsActions}
                 />
               </>

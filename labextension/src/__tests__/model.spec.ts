@@ -9,7 +9,7 @@ import {
   reconcile,
   SidebarModel
 } from '../model';
-import type { Experiment, ExperimentDetail, Job, RegistryModel } from '../types';
+import type { CompareAnswer, Experiment, ExperimentDetail, Job, LineageAnswer, RegistryModel } from '../types';
 
 const CLIENT = { version: '0.1.0', api: 1 };
 
@@ -165,6 +165,17 @@ class MemoryApi implements TltApi {
       artifacts: [{ path: `${path}/weights/model.keras`, name: 'model.keras', kind: 'model', size: 2048, mtime: 1 }]
     };
   }
+  async lineage(path: string): Promise<LineageAnswer> {
+    this.calls.push(`lineage ${path}`);
+    const node = (step: string, file: string) => ({
+      step, path: `${path}/${file}`, outside: false, experiment: path, figures: {}, files: {}, summary: ''
+    });
+    return { path, nodes: [node('train', 'weights/model.keras'), node('prune', 'prune/model_pruned.keras')] };
+  }
+  async compare(paths: string[]): Promise<CompareAnswer> {
+    this.calls.push(`compare ${paths.join(',')}`);
+    return { runs: [], spec_diff: [] };
+  }
 }
 
 describe('SidebarModel', () => {
@@ -234,6 +245,30 @@ describe('SidebarModel', () => {
     expect(model.details.has('runs/a')).toBe(false);
     await model.refreshExperiments();
     expect(api.calls.filter(c => c === 'experiment runs/a').length).toBe(2);
+  });
+
+  it('loads the lineage of an expanded experiment with its details, and forgets it when collapsed', async () => {
+    api.experimentList = [experiment('runs/a')];
+    model.toggle('runs/a');
+    await model.refreshExperiments();
+    const first = model.lineages.get('runs/a')!.value!;
+    expect(first.nodes.map(n => n.step)).toEqual(['train', 'prune']);
+    await model.refreshExperiments();
+    expect(model.lineages.get('runs/a')!.value).toBe(first); // an unchanged answer keeps its object
+    api.lineage = () => Promise.reject(new ApiError('unreadable', 400));
+    await model.refreshExperiments();
+    expect(model.lineages.get('runs/a')).toEqual({ value: first, error: 'unreadable' });
+    model.toggle('runs/a');
+    expect(model.lineages.has('runs/a')).toBe(false);
+  });
+
+  it('keeps the experiments ticked for a comparison in order', () => {
+    model.select('runs/b', true);
+    model.select('runs/a', true);
+    model.select('runs/c', true);
+    model.select('runs/a', false);
+    expect([...model.selected]).toEqual(['runs/b', 'runs/c']);
+    expect(changes).toBe(4);
   });
 
   it('shows one more page at a time', () => {

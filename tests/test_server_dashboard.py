@@ -1,0 +1,109 @@
+"""The sidebar's dashboard routes (lineage, compare) on a real jupyter_server over loopback HTTP."""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+
+import pytest
+
+from jupyter_tlt.experiments import Experiment
+from jupyter_tlt.lineage import record
+from jupyter_tlt.server.dashboard import MAX_COMPARE, flatten_spec, spec_diff
+from test_registry import local, tiny_model  # noqa: F401
+from test_server import API, error_of, experiments, get_json, jp_server_config  # noqa: F401
+
+pytest_plugins = ["pytest_jupyter.jupyter_server"]
+
+
+@pytest.fixture
+def chain(experiments, tmp_path):  # noqa: F811
+    detect = experiments / "runs" / "detect"
+    outside = tmp_path / "pretrained.keras"
+    outside.write_bytes(b"weights")
+    record(detect / "weights/model.keras", "train", {"model": str(outside)}, {"parameters": 1000, "size": 10})
+    record(detect / "prune/model_pruned.keras", "prune", {"model": str(detect / "weights/model.keras")},
+           {"parameters": 400}, files={"prune report": detect / "prune/model_pruned_prune_report.json"})
+    record(detect / "export/model.onnx", "export", {"model": str(detect / "prune/model_pruned.keras")},
+           {"precision": "fp32"}, files={"calibration cache": detect / "export/cal.bin"})
+    return experiments
+
+
+async def test_lineage_of_a_model_and_of_an_experiment(jp_fetch, chain):
+    answer = await get_json(jp_fetch, "lineage/runs/detect/export/model.onnx")
+    nodes = answer["nodes"]
+    assert [n["step"] for n in nodes] == ["model", "train", "prune", "export"]
+    assert nodes[0]["outside"] and nodes[0]["path"] is None and nodes[0]["name"] == "pretrained.keras"
+    assert [n["path"] for n in nodes[1:]] == ["runs/detect/weights/model.keras", "runs/detect/prune/model_pruned.keras",
+                                              "runs/detect/export/model.onnx"]
+    assert nodes[1]["experiment"] == "runs/detect" and nodes[1]["summary"].startswith("0.00M params")
+    assert nodes[2]["files"] == {"prune report": "runs/detect/prune/model_pruned_prune_report.json"}
+    assert nodes[3]["files"] == {"calibration cache": "runs/detect/export/cal.bin"}
+    whole = await get_json(jp_fetch, "lineage/runs/detect")
+    assert [n["step"] for n in whole["nodes"]] == ["model", "train", "prune", "export"]
+    assert (await get_json(jp_fetch, "lineage/runs/cls"))["nodes"] == []
+
+
+async def test_lineage_refuses_bad_paths_and_needs_auth(jp_fetch, chain):
+    assert (await error_of(jp_fetch, "lineage/runs/detect", headers={"Authorization": ""}))[0] == 403
+    code, message = await error_of(jp_fetch, "lineage/runs/../../etc")
+    assert code == 400 and "contains '..'" in message
+    code, message = await error_of(jp_fetch, "lineage/" + "a" * 1100)
+    assert code == 400
+    code, message = await error_of(jp_fetch, "lineage/runs/detect/nothing.onnx")
+    assert code == 404 and "no such model" in message
+
+
+@pytest.fixture
+def compare(http_server_client, jp_base_url, jp_auth_header):
+    """GET compare?path=...&path=... (pytest-jupyter's jp_fetch cannot repeat a query parameter)."""
+
+    async def fetch(paths, auth: bool = True) -> tuple[int, dict]:
+        query = urllib.parse.urlencode({"path": paths}, doseq=True)
+        response = await http_server_client.fetch(f"{jp_base_url}{API}/compare?{query}", raise_error=False,
+                                                  headers=jp_auth_header if auth else {})
+        return response.code, json.loads(response.body) if response.body.startswith(b"{") else {}
+
+    return fetch
+
+
+async def test_compare_two_runs(compare, chain):
+    other = Experiment(chain / "runs" / "other")
+    other.start(task="detection", arch="resnet18", epochs=2,
+                spec='model_config { arch: "resnet" num_layers: 10 }\ntraining_config { num_epochs: 2 }')
+    other.log("epoch_end", epoch=1, loss=0.7, lr=1e-3)
+    other.set_status("finished", mAP=0.4)
+    code, answer = await compare(["runs/detect", "runs/other"])
+    assert code == 200
+    runs = answer["runs"]
+    assert [r["path"] for r in runs] == ["runs/detect", "runs/other"]
+    assert [h["epoch"] for h in runs[0]["history"]] == [1, 2, 3] and runs[1]["history"][0]["loss"] == 0.7
+    assert runs[0]["final"] == {"mAP": 0.5} and runs[1]["final"] == {"mAP": 0.4}
+    assert answer["spec_diff"] == [{"field": "model_config.num_layers", "values": [None, "10"]},
+                                   {"field": "training_config.num_epochs", "values": [None, "2"]}]
+
+
+@pytest.mark.parametrize(("paths", "code", "says"), [
+    (["runs/detect"], 400, "two or more"),
+    (["runs/detect"] * (MAX_COMPARE + 1), 400, "at most"),
+    (["runs/detect", "../x"], 400, "contains '..'"),
+    (["runs/detect", "runs/none"], 404, "holds no experiment.json"),
+])
+async def test_compare_refuses_bad_requests(compare, chain, paths, code, says):
+    got, answer = await compare(paths)
+    assert got == code and says in answer["message"], answer
+
+
+async def test_compare_needs_auth(compare, chain):
+    assert (await compare(["runs/detect", "runs/cls"], auth=False))[0] == 403
+
+
+def test_flatten_and_diff_specs():
+    a = flatten_spec('dataset_config { target_class_mapping { key: "car" value: "car" } '
+                     'target_class_mapping { key: "bus" value: "car" } }\ntraining_config { num_epochs: 3 }')
+    assert a == {"dataset_config.target_class_mapping.key": '"car"', "dataset_config.target_class_mapping.value": '"car"',
+                 "dataset_config.target_class_mapping[1].key": '"bus"',
+                 "dataset_config.target_class_mapping[1].value": '"car"', "training_config.num_epochs": "3"}
+    b = dict(a, **{"training_config.num_epochs": "5"})
+    assert spec_diff([a, b]) == [{"field": "training_config.num_epochs", "values": ["3", "5"]}]
+    assert spec_diff([a]) == []
