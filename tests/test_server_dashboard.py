@@ -107,3 +107,60 @@ def test_flatten_and_diff_specs():
     b = dict(a, **{"training_config.num_epochs": "5"})
     assert spec_diff([a, b]) == [{"field": "training_config.num_epochs", "values": ["3", "5"]}]
     assert spec_diff([a]) == []
+
+
+@pytest.fixture
+def viewable(experiments, tiny_model):  # noqa: F811
+    """A real Keras model, a real ONNX graph, metrics.json, and a model file that holds code."""
+    import shutil
+    import zipfile
+
+    import onnx
+    from onnx import TensorProto, helper
+
+    detect = experiments / "runs" / "detect"
+    shutil.copy(tiny_model, detect / "weights" / "tiny.keras")
+    weight = helper.make_tensor("w", TensorProto.FLOAT, [3, 2], [0.0] * 6)
+    graph = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["y"])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 2])], [weight])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    helper.set_model_props(model, {"jupyter_tlt": json.dumps({"task": "classification", "class_names": ["a", "b"]})})
+    onnx.save(model, detect / "export" / "tiny.onnx")
+    (detect / "evaluate" / "metrics.json").write_text(json.dumps({
+        "task": "detection", "levels": ["all"], "class_names": ["car"], "ap": {"car": {"all": 0.5}},
+        "mAP": {"all": 0.5}, "num_images": 3, "curves": {"car": {"all": {"recall": [0, 1], "precision": [1, 0.5]}}}}))
+    with zipfile.ZipFile(detect / "weights" / "code.keras", "w") as archive:
+        archive.writestr("config.json", json.dumps({"class_name": "Functional", "config": {"layers": [
+            {"class_name": "Lambda", "config": {"name": "l", "function": "print"}}]}}))
+    return experiments
+
+
+async def test_viewers_answer_for_models_metrics_and_events(jp_fetch, viewable):
+    keras = await get_json(jp_fetch, "view/runs/detect/weights/tiny.keras")
+    assert keras["kind"] == "keras" and keras["info"]["class_names"] == ["a", "b", "c"]
+    assert keras["inputs"][0]["shape"] == [None, 32, 32, 3] and keras["precision"] == ["float32"]
+    assert keras["parameters"] > 0 and any(row["class"] == "Conv2D" for row in keras["table"])
+    onnx = await get_json(jp_fetch, "view/runs/detect/export/tiny.onnx")
+    assert onnx["kind"] == "onnx" and onnx["parameters"] == 6 and onnx["precision"] == "fp32"
+    assert onnx["inputs"] == [{"name": "x", "shape": ["N", 3], "dtype": "float32"}]
+    assert onnx["operators"] == {"MatMul": 1} and onnx["info"]["class_names"] == ["a", "b"]
+    metrics = await get_json(jp_fetch, "view/runs/detect/evaluate/metrics.json")
+    assert metrics["kind"] == "metrics" and metrics["mAP"] == {"all": 0.5}
+    events = await get_json(jp_fetch, "view/runs/detect/status.jsonl")
+    assert events["kind"] == "events" and [h["epoch"] for h in events["history"]] == [1, 2, 3]
+    assert events["events"]["validation"] == 3
+
+
+async def test_viewers_refuse_code_binaries_and_bad_paths(jp_fetch, viewable):
+    code, message = await error_of(jp_fetch, "view/runs/detect/weights/code.keras")
+    assert code == 400 and "contains code (Lambda" in message, message
+    code, message = await error_of(jp_fetch, "view/runs/detect/tensorboard/events.out.tfevents.1.host")
+    assert code == 415 and "no viewer" in message
+    code, message = await error_of(jp_fetch, "view/runs/detect/weights/none.keras")
+    assert code == 404 and "no such file" in message
+    code, message = await error_of(jp_fetch, "view/runs/../../etc/passwd")
+    assert code == 400 and "contains '..'" in message
+    code, message = await error_of(jp_fetch, "view/runs/detect/weights")
+    assert code == 400 and "not a file" in message
+    assert (await error_of(jp_fetch, "view/runs/detect/status.jsonl", headers={"Authorization": ""}))[0] == 403

@@ -27,6 +27,7 @@ from ..experiment_index import ExperimentIndex, ExperimentNotFound, resolve_insi
 from ..registry import NotInRegistry, Registry
 from ..registry.manifest import check_name, newest_first
 from .dashboard import MAX_COMPARE, compare_answer, lineage_answer
+from .viewers import NotViewable, view
 from .bounds import check_body, check_job_id, check_path, shown_uri
 from .jobs import JobManager, UnknownJob
 
@@ -116,6 +117,8 @@ class _Handler(APIHandler):
             return await IOLoop.current().run_in_executor(None, fn, *args)
         except (ExperimentNotFound, UnknownJob, NotInRegistry) as exc:
             raise ApiError(404, str(exc)) from None
+        except NotViewable as exc:
+            raise ApiError(415, str(exc)) from None
         except TltError as exc:
             raise ApiError(400, str(exc)) from None
 
@@ -243,6 +246,22 @@ class CompareHandler(_Handler):
         self.reply(await self.blocking(compare_answer, self.tlt.index, paths))
 
 
+class ViewHandler(_Handler):
+    @tornado.web.authenticated
+    async def get(self, path: str) -> None:
+        self.checked(check_path, path, "file path")
+        ctx = self.tlt
+
+        def answer():
+            target = resolve_inside(ctx.root, path)
+            if not target.exists():
+                raise ExperimentNotFound(f"{path!r}: no such file under {ctx.root}; pick an artifact from the "
+                                         "experiments list")
+            return view(target)
+
+        self.reply(await self.blocking(answer))
+
+
 def display_root(root: Path, server_root: str | os.PathLike) -> str:
     """The experiments root as the file browser names it: relative to the server root ('' if the same)."""
     root, server = Path(root).expanduser().resolve(), Path(server_root).expanduser().resolve()
@@ -266,4 +285,5 @@ def setup_handlers(web_app: tornado.web.Application, context: Context) -> None:
         (url_path_join(api, "experiments", "(.+)"), ExperimentHandler),
         (url_path_join(api, "lineage", "(.+)"), LineageHandler),
         (url_path_join(api, "compare"), CompareHandler),
+        (url_path_join(api, "view", "(.+)"), ViewHandler),
     ])

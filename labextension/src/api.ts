@@ -8,7 +8,8 @@ import type {
   Job,
   LineageAnswer,
   RegistryListing,
-  VersionInfo
+  VersionInfo,
+  ViewAnswer
 } from './types';
 
 /** Where the server extension's routes live, below the server's base URL. */
@@ -82,6 +83,7 @@ export interface TltApi {
   experiment(path: string): Promise<ExperimentDetail>;
   lineage(path: string): Promise<LineageAnswer>;
   compare(paths: string[]): Promise<CompareAnswer>;
+  view(path: string): Promise<ViewAnswer>;
 }
 
 /** The query of GET compare: ?path=A&path=B (each path percent-encoded). */
@@ -108,6 +110,7 @@ export function restApi(
     experiments: () => get('experiments'),
     experiment: path => get('experiments', path),
     lineage: path => get('lineage', path),
-    compare: paths => requestAPI(['compare'], {}, settings, compareQuery(paths))
+    compare: paths => requestAPI(['compare'], {}, settings, compareQuery(paths)),
+    view: path => get('view', path)
   };
 }

@@ -20,7 +20,7 @@ const COLORS = [
   'var(--jp-accent-color3)',
   'var(--jp-warn-color3)'
 ];
-const color = (i: number) => COLORS[i % COLORS.length];
+export const color = (i: number) => COLORS[i % COLORS.length];
 const WIDTH = 360;
 const HEIGHT = 180;
 const PAD = 36;
@@ -150,7 +150,7 @@ function CompareBody(props: { answer: CompareAnswer }): JSX.Element {
 }
 
 /** One curve of every run over epochs, in SVG. */
-function Chart(props: { name: string; runs: CompareRun[] }): JSX.Element {
+export function Chart(props: { name: string; runs: CompareRun[] }): JSX.Element {
   const series = props.runs.map(run => points(run, props.name));
   const [x0, x1] = extent(series.flat().map(p => p[0]));
   const [y0, y1] = extent(series.flat().map(p => p[1]));

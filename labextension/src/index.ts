@@ -16,6 +16,7 @@ import { insertCodeCellBelow } from './notebook';
 import { UnquotableValue } from './quote';
 import { TltSidebar } from './sidebar';
 import { CLIENT_VERSION } from './version';
+import { FILE_TYPES, ViewerFactory } from './viewers';
 
 const plugin: JupyterFrontEndPlugin<void> = {
   id: 'jupyter-tlt:plugin',
@@ -64,6 +65,25 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     });
     app.shell.add(sidebar, 'left', { rank: 600 });
+
+    // viewers for metrics.json, status.jsonl, models, prune reports and event files, also from the file browser
+    for (const fileType of FILE_TYPES) {
+      app.docRegistry.addFileType(fileType);
+    }
+    const toApiPath = (path: string) => {
+      const root = model.experiments.value?.root ?? '';
+      return root && path.startsWith(`${root}/`) ? path.slice(root.length + 1) : path;
+    };
+    for (const [modelName, format] of [['text', 'text'], ['base64', 'base64']] as const) {
+      const names = FILE_TYPES.filter(t => t.fileFormat === format).map(t => t.name!);
+      app.docRegistry.addWidgetFactory(
+        new ViewerFactory(
+          { name: `TLT viewer (${format})`, label: 'TLT viewer', fileTypes: names, defaultFor: names, readOnly: true, modelName },
+          api,
+          toApiPath
+        )
+      );
+    }
     restorer?.add(sidebar, sidebar.id);
   }
 };

@@ -126,3 +126,9 @@ export interface CompareAnswer {
   runs: CompareRun[];
   spec_diff: { field: string; values: (string | null)[] }[];
 }
+
+/** GET view/<path>: what a document viewer shows; `kind` picks the rendering. */
+export interface ViewAnswer {
+  kind: 'metrics' | 'events' | 'keras' | 'onnx' | 'prune_report';
+  [field: string]: unknown;
+}

@@ -9,7 +9,7 @@ import {
   reconcile,
   SidebarModel
 } from '../model';
-import type { CompareAnswer, Experiment, ExperimentDetail, Job, LineageAnswer, RegistryModel } from '../types';
+import type { CompareAnswer, Experiment, ExperimentDetail, Job, LineageAnswer, RegistryModel, ViewAnswer } from '../types';
 
 const CLIENT = { version: '0.1.0', api: 1 };
 
@@ -175,6 +175,10 @@ class MemoryApi implements TltApi {
   async compare(paths: string[]): Promise<CompareAnswer> {
     this.calls.push(`compare ${paths.join(',')}`);
     return { runs: [], spec_diff: [] };
+  }
+  async view(path: string): Promise<ViewAnswer> {
+    this.calls.push(`view ${path}`);
+    return { kind: 'metrics' };
   }
 }
 
