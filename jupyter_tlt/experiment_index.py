@@ -229,8 +229,9 @@ class ExperimentIndex:
                 self._flight.notify_all()
         return list(result)
 
-    def detail(self, relative: str) -> dict:
-        """The summary plus experiment.json (`info`), per-epoch `history` and every file (`artifacts`)."""
+    def detail(self, relative: str, artifacts: bool = True) -> dict:
+        """The summary plus experiment.json (`info`), per-epoch `history` and every file (`artifacts`;
+        left out with `artifacts=False`, which spares walking the folder)."""
         folder = resolve_inside(self.root, relative)
         if not (folder / INFO).is_file():
             raise ExperimentNotFound(f"{relative!r} under {self.root} holds no {INFO}; pick a path from the "
@@ -238,7 +239,7 @@ class ExperimentIndex:
         info = Experiment(folder).info()
         summary = self._summary(folder, _stat(folder / INFO), _stat(folder / EVENTS), store=False)
         return {**summary, "info": info, "history": history(folder / EVENTS),
-                "artifacts": self.artifacts(folder)}
+                **({"artifacts": self.artifacts(folder)} if artifacts else {})}
 
     def artifacts(self, folder: Path) -> list[dict]:
         """Every file under `folder` (not nested experiments, hidden files or links leaving the root)."""

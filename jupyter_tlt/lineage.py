@@ -24,6 +24,7 @@ import contextlib
 import hashlib
 import json
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,10 @@ MAX_UP = 4          # an experiment's models lie at most this deep in it (weight
 STEP_FOLDERS = ("prune", "export", "infer")
 MAX_CHAIN = 32      # a longer chain is a loop in hand-edited records
 _HASH_CHUNK = 1 << 20
+_EVENT_BYTES = b'"model"'
+_CACHE_SIZE = 4096  # experiments whose model events are kept (a few hundred bytes each)
+_EVENTS_CACHE: dict[str, tuple[tuple, list[dict]]] = {}
+_CACHE_LOCK = threading.Lock()
 
 
 def owning_experiment(path: str | os.PathLike) -> Path | None:
@@ -154,8 +159,34 @@ def _relative_or_abs(path: str | os.PathLike, owner: Path) -> str:
 
 
 def model_events(experiment: str | os.PathLike) -> list[dict]:
-    """The `model` events of an experiment, oldest first."""
-    return [e for e in Experiment(experiment).events() if e.get("event") == EVENT and isinstance(e.get("path"), str)]
+    """The `model` events of an experiment, oldest first (cached while status.jsonl is unchanged)."""
+    path = Path(experiment) / "status.jsonl"
+    try:
+        st = os.stat(path)
+    except OSError:
+        return []
+    key = (st.st_ino, st.st_size, st.st_mtime_ns)
+    with _CACHE_LOCK:
+        cached = _EVENTS_CACHE.get(str(path))
+    if cached and cached[0] == key:
+        return cached[1]
+    found = []
+    try:
+        with open(path, "rb") as f:
+            for line in f:
+                if _EVENT_BYTES not in line:  # most lines are epochs: skip them without parsing
+                    continue
+                with contextlib.suppress(ValueError):
+                    event = json.loads(line)
+                    if isinstance(event, dict) and event.get("event") == EVENT and isinstance(event.get("path"), str):
+                        found.append(event)
+    except OSError:
+        return []
+    with _CACHE_LOCK:
+        if len(_EVENTS_CACHE) >= _CACHE_SIZE:
+            _EVENTS_CACHE.pop(next(iter(_EVENTS_CACHE)))
+        _EVENTS_CACHE[str(path)] = (key, found)
+    return found
 
 
 def lineage(target: str | os.PathLike) -> list[dict]:

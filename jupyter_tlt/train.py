@@ -153,7 +153,7 @@ def train(spec, results_dir, *, task: str | None = None, gpus: int = 1, devices=
         with exp.heartbeat() if chief else contextlib.nullcontext():
             model.fit(train_ds, epochs=conf.epochs, initial_epoch=initial_epoch, steps_per_epoch=steps,
                       callbacks=callbacks, verbose=0, shuffle=False)
-            if chief:
+            if chief and epoch_end.stopped_at is None:
                 save_final(model, model_path, key, task=task_name, class_names=t.class_names,
                            input_shape=views.input_shape(spec), spec=spec_to_text(spec))
     except KeyboardInterrupt:
@@ -164,7 +164,12 @@ def train(spec, results_dir, *, task: str | None = None, gpus: int = 1, devices=
         if chief:
             _record_failure(exp, exc)
         raise
-    if chief:
+    if chief and epoch_end.stopped_at is not None:
+        exp.clear_stop()
+        exp.set_status("interrupted", epoch=epoch_end.stopped_at, stopped_by="request")
+        warn(f"{exp.root}: stopped after epoch {epoch_end.stopped_at} of {conf.epochs} as requested; its "
+             "checkpoint is kept: train again with the same results directory to resume")
+    elif chief:
         last = epoch_end.validations[-1] if epoch_end.validations else {}
         exp.set_status("finished", model=str(model_path), **{k: v for k, v in last.items()})
         _record_lineage(spec, source, model, model_path, last)

@@ -164,3 +164,16 @@ async def test_viewers_refuse_code_binaries_and_bad_paths(jp_fetch, viewable):
     code, message = await error_of(jp_fetch, "view/runs/detect/weights")
     assert code == 400 and "not a file" in message
     assert (await error_of(jp_fetch, "view/runs/detect/status.jsonl", headers={"Authorization": ""}))[0] == 403
+
+
+async def test_stop_asks_a_running_training_to_stop(jp_fetch, experiments):  # noqa: F811
+    response = await jp_fetch(API, "stop/runs/cls", method="POST", body=b"")
+    assert response.code == 202 and json.loads(response.body) == {"path": "runs/cls", "stop": "requested"}
+    assert Experiment(experiments / "runs" / "cls").stop_requested()
+    code, message = await error_of(jp_fetch, "stop/runs/detect", method="POST", body=b"")
+    assert code == 409 and "is finished, not running" in message
+    code, message = await error_of(jp_fetch, "stop/runs/none", method="POST", body=b"")
+    assert code == 404 and "holds no experiment.json" in message
+    code, message = await error_of(jp_fetch, "stop/../x", method="POST", body=b"")
+    assert code == 400 and "contains '..'" in message
+    assert (await error_of(jp_fetch, "stop/runs/cls", method="POST", body=b"", headers={"Authorization": ""}))[0] == 403

@@ -65,7 +65,7 @@ def compare_answer(index: ExperimentIndex, paths: list[str]) -> dict:
         raise TooMany(f"{len(paths)} experiments: a comparison shows at most {MAX_COMPARE}; select fewer")
     runs, specs = [], []
     for relative in dict.fromkeys(paths):
-        detail = index.detail(relative)
+        detail = index.detail(relative, artifacts=False)
         info = detail.get("info") or {}
         spec = info.get("spec") if isinstance(info.get("spec"), str) else ""
         specs.append(flatten_spec(spec))

@@ -24,6 +24,7 @@ from tornado.ioloop import IOLoop
 from .. import __version__
 from ..errors import TltError, quote_input
 from ..experiment_index import ExperimentIndex, ExperimentNotFound, resolve_inside
+from ..experiments import Experiment
 from ..registry import NotInRegistry, Registry
 from ..registry.manifest import check_name, newest_first
 from .dashboard import MAX_COMPARE, compare_answer, lineage_answer
@@ -246,6 +247,22 @@ class CompareHandler(_Handler):
         self.reply(await self.blocking(compare_answer, self.tlt.index, paths))
 
 
+class StopHandler(_Handler):
+    @tornado.web.authenticated
+    async def post(self, path: str) -> None:
+        self.checked(check_path, path, "experiment path")
+        index = self.tlt.index
+
+        def stop():
+            status = index.detail(path)["status"]  # 404 for a folder without experiment.json
+            if status != "running":
+                raise ApiError(409, f"{path!r} is {status}, not running: only a running training can be stopped")
+            Experiment(resolve_inside(index.root, path)).request_stop()
+            return {"path": path, "stop": "requested"}
+
+        self.reply(await self.blocking(stop), status=202)
+
+
 class ViewHandler(_Handler):
     @tornado.web.authenticated
     async def get(self, path: str) -> None:
@@ -286,4 +303,5 @@ def setup_handlers(web_app: tornado.web.Application, context: Context) -> None:
         (url_path_join(api, "lineage", "(.+)"), LineageHandler),
         (url_path_join(api, "compare"), CompareHandler),
         (url_path_join(api, "view", "(.+)"), ViewHandler),
+        (url_path_join(api, "stop", "(.+)"), StopHandler),
     ])

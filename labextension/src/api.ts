@@ -84,6 +84,7 @@ export interface TltApi {
   lineage(path: string): Promise<LineageAnswer>;
   compare(paths: string[]): Promise<CompareAnswer>;
   view(path: string): Promise<ViewAnswer>;
+  stop(path: string): Promise<{ path: string; stop: string }>;
 }
 
 /** The query of GET compare: ?path=A&path=B (each path percent-encoded). */
@@ -111,6 +112,7 @@ export function restApi(
     experiment: path => get('experiments', path),
     lineage: path => get('lineage', path),
     compare: paths => requestAPI(['compare'], {}, settings, compareQuery(paths)),
-    view: path => get('view', path)
+    view: path => get('view', path),
+    stop: path => requestAPI(['stop', path], { method: 'POST', body: '' }, settings)
   };
 }

@@ -150,7 +150,7 @@ function CompareBody(props: { answer: CompareAnswer }): JSX.Element {
 }
 
 /** One curve of every run over epochs, in SVG. */
-export function Chart(props: { name: string; runs: CompareRun[] }): JSX.Element {
+export function Chart(props: { name: string; runs: CompareRun[]; xLabel?: string }): JSX.Element {
   const series = props.runs.map(run => points(run, props.name));
   const [x0, x1] = extent(series.flat().map(p => p[0]));
   const [y0, y1] = extent(series.flat().map(p => p[1]));
@@ -169,7 +169,7 @@ export function Chart(props: { name: string; runs: CompareRun[] }): JSX.Element 
           {formatNumber(y0)}
         </text>
         <text className="jp-tlt-tick" x={WIDTH - 8} y={HEIGHT - 2} textAnchor="end">
-          epoch {formatNumber(x1)}
+          {props.xLabel ?? 'epoch'} {formatNumber(Math.max(...series.flat().map(p => p[0]), 0))}
         </text>
         {series.map((pts, i) => (
           <g key={i} data-testid="jp-tlt-series">

@@ -5,6 +5,7 @@ import { Message, Section } from './components';
 import { formatBestMetric, formatBytes, formatEpochs } from './format';
 import { paginate, type Remote } from './model';
 import { distinguishingNames, historyRows, wrapPieces } from './names';
+import { epochTiming, formatDuration } from './timing';
 import type { Experiment, ExperimentDetail, ExperimentListing, LineageAnswer } from './types';
 
 export interface ExperimentsActions {
@@ -14,6 +15,7 @@ export interface ExperimentsActions {
   refresh(): void;
   select(path: string, selected: boolean): void;
   compare(paths: string[]): void;
+  stop(path: string): void;
 }
 
 /** Every experiment under the root, a page at a time, each expandable to its artifacts. */
@@ -24,6 +26,7 @@ export function ExperimentsView(props: {
   details: ReadonlyMap<string, Remote<ExperimentDetail>>;
   lineages: ReadonlyMap<string, Remote<LineageAnswer>>;
   selected: ReadonlySet<string>;
+  stopping: ReadonlySet<string>;
   actions: ExperimentsActions;
 }): JSX.Element {
   return (
@@ -34,7 +37,7 @@ export function ExperimentsView(props: {
 }
 
 function ExperimentsBody(props: Parameters<typeof ExperimentsView>[0]): JSX.Element {
-  const { experiments, pages, expanded, details, lineages, selected, actions } = props;
+  const { experiments, pages, expanded, details, lineages, selected, stopping, actions } = props;
   const listing = experiments.value;
   if (listing === null) {
     return experiments.error === null ? (
@@ -81,6 +84,7 @@ function ExperimentsBody(props: Parameters<typeof ExperimentsView>[0]): JSX.Elem
               lineage={lineages.get(experiment.path)}
               shortName={names.get(experiment.path) ?? experiment.path}
               selected={selected.has(experiment.path)}
+              stopping={stopping.has(experiment.path)}
               actions={actions}
             />
           ))}
@@ -107,11 +111,21 @@ const ExperimentRow = React.memo(function ExperimentRow(props: {
   lineage: Remote<LineageAnswer> | undefined;
   shortName: string;
   selected: boolean;
+  stopping: boolean;
   actions: ExperimentsActions;
 }): JSX.Element {
   const { experiment, expanded, detail, lineage, actions } = props;
   const Caret = expanded ? caretDownIcon : caretRightIcon;
-  const facts = [experiment.task, experiment.arch, formatEpochs(experiment), formatBestMetric(experiment)];
+  const running = experiment.status === 'running';
+  const timing = running && detail?.value ? epochTiming(detail.value.history, experiment.epoch, experiment.epochs) : null;
+  const facts = [
+    experiment.task,
+    experiment.arch,
+    formatEpochs(experiment),
+    formatBestMetric(experiment),
+    timing && `${formatDuration(timing.perEpoch)}/epoch`,
+    timing?.eta !== null && timing?.eta !== undefined && `ETA ${formatDuration(timing.eta)}`
+  ];
   return (
     <li
       className="jp-tlt-item jp-tlt-experiment"
@@ -145,6 +159,17 @@ const ExperimentRow = React.memo(function ExperimentRow(props: {
           {experiment.status}
         </span>
       </button>
+      {running && (
+        <button
+          className="jp-tlt-button jp-tlt-stop"
+          data-testid="jp-tlt-stop"
+          disabled={props.stopping}
+          title="Stop after the next checkpoint; training the same results directory again resumes it"
+          onClick={() => actions.stop(experiment.path)}
+        >
+          {props.stopping ? 'Stopping…' : 'Stop'}
+        </button>
+      )}
       </div>
       <div className="jp-tlt-meta">{facts.filter(Boolean).join(' · ')}</div>
       {expanded && <History lineage={lineage} open={actions.open} />}

@@ -62,6 +62,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
           return;
         }
         app.shell.add(new CompareWidget(api, paths), 'main');
+      },
+      notify: (kind, message) => void Notification.emit(message, kind, { autoClose: 8000 })
+    });
+    // a notification when a run this lab saw running ends
+    model.ended.connect((_, runs) => {
+      for (const run of runs) {
+        const kind = run.status === 'finished' ? 'success' : run.status === 'failed' ? 'error' : 'warning';
+        Notification.emit(`Training ${run.path} ${run.status}.`, kind, { autoClose: run.status === 'finished' ? 8000 : false });
       }
     });
     app.shell.add(sidebar, 'left', { rank: 600 });

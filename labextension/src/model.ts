@@ -5,6 +5,7 @@ import { Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import type { TltApi } from './api';
+import { endedRuns } from './timing';
 import type {
   Experiment,
   ExperimentDetail,
@@ -131,6 +132,11 @@ export class SidebarModel {
     });
   }
 
+  /** Emitted with the experiments that were running at the last poll and have ended since. */
+  get ended(): ISignal<this, Experiment[]> {
+    return this._ended;
+  }
+
   /** Emitted after any change of the state below. */
   get changed(): ISignal<this, void> {
     return this._changed;
@@ -147,6 +153,8 @@ export class SidebarModel {
   readonly details = new Map<string, Remote<ExperimentDetail>>();
   /** Lineage of the expanded experiments' newest models, by experiment path. */
   readonly lineages = new Map<string, Remote<LineageAnswer>>();
+  /** Experiments asked to stop (until they are no longer running). */
+  readonly stopping = new Set<string>();
   /** Experiments ticked for a comparison, in the order they were ticked. */
   readonly selected = new Set<string>();
   /** Pulls started in this session, by `name@version`. */
@@ -211,7 +219,14 @@ export class SidebarModel {
       listing.root === this.experiments.value?.root &&
       this.experiments.error === null;
     if (!unchanged) {
-      this._set(() => (this.experiments = { value: { ...listing, experiments }, error: null }));
+      const ended = endedRuns(previous, experiments);
+      this._set(() => {
+        this.experiments = { value: { ...listing, experiments }, error: null };
+        ended.forEach(e => this.stopping.delete(e.path));
+      });
+      if (ended.length > 0) {
+        this._ended.emit(ended);
+      }
     }
     await Promise.all([...this.expanded].map(path => this._loadDetail(path)));
   }
@@ -231,6 +246,17 @@ export class SidebarModel {
     }
     this._set(() => this.expanded.add(path));
     void this._loadDetail(path);
+  }
+
+  /** Ask the server to stop a running training after its next checkpoint; throws the server's refusal. */
+  async stop(path: string): Promise<void> {
+    this._set(() => this.stopping.add(path));
+    try {
+      await this._api.stop(path);
+    } catch (error) {
+      this._set(() => this.stopping.delete(path));
+      throw error;
+    }
   }
 
   /** Tick or untick an experiment for the comparison. */
@@ -300,6 +326,7 @@ export class SidebarModel {
   }
 
   private readonly _changed = new Signal<this, void>(this);
+  private readonly _ended = new Signal<this, Experiment[]>(this);
   private readonly _poll: Poll;
   private _started = false;
   private _visible = false;

@@ -13,6 +13,7 @@ export interface SidebarHost {
   insertPullCell(name: string, version: string): void;
   open(path: string): void;
   compare(paths: string[]): void;
+  notify(kind: 'success' | 'error' | 'info', message: string): void;
 }
 
 /** The "TLT" left sidebar: the handshake banner, then the registry and the experiments. */
@@ -39,7 +40,12 @@ export class TltSidebar extends ReactWidget {
       open: host.open,
       refresh: () => void _model.refreshExperiments().catch(() => undefined),
       select: (path, selected) => _model.select(path, selected),
-      compare: host.compare
+      compare: host.compare,
+      stop: path =>
+        void _model.stop(path).then(
+          () => host.notify('info', `Stopping ${path} after its next checkpoint; train it again to resume.`),
+          error => host.notify('error', `Could not stop ${path}: ${error instanceof Error ? error.message : error}`)
+        )
     };
   }
 
@@ -72,6 +78,7 @@ export class TltSidebar extends ReactWidget {
                   details={model.details}
                   lineages={model.lineages}
                   selected={model.selected}
+                  stopping={model.stopping}
                   actions={this._experimentsActions}
                 />
               </>

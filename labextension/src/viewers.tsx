@@ -180,7 +180,7 @@ function MetricsView(props: { view: ViewAnswer }): JSX.Element {
             ))}
           </ul>
           <div className="jp-tlt-charts">
-            <Chart name="precision" runs={runs} />
+            <Chart name="precision" runs={runs} xLabel="recall" />
           </div>
         </>
       )}

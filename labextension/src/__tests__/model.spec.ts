@@ -180,6 +180,10 @@ class MemoryApi implements TltApi {
     this.calls.push(`view ${path}`);
     return { kind: 'metrics' };
   }
+  async stop(path: string) {
+    this.calls.push(`stop ${path}`);
+    return { path, stop: 'requested' };
+  }
 }
 
 describe('SidebarModel', () => {
@@ -273,6 +277,26 @@ describe('SidebarModel', () => {
     model.select('runs/a', false);
     expect([...model.selected]).toEqual(['runs/b', 'runs/c']);
     expect(changes).toBe(4);
+  });
+
+  it('tells when a running experiment ends, once', async () => {
+    const ended: string[] = [];
+    model.ended.connect((_, runs) => ended.push(...runs.map(r => `${r.path}:${r.status}`)));
+    api.experimentList = [experiment('a', { status: 'running' })];
+    await model.refreshExperiments();
+    api.experimentList = [experiment('a', { status: 'failed' })];
+    await model.refreshExperiments();
+    await model.refreshExperiments();
+    expect(ended).toEqual(['a:failed']);
+  });
+
+  it('asks the server to stop a run and reports a refusal', async () => {
+    await model.stop('runs/a');
+    expect(api.calls).toContain('stop runs/a');
+    expect(model.stopping.has('runs/a')).toBe(true);
+    api.stop = () => Promise.reject(new ApiError("'runs/a' is finished, not running", 409));
+    await expect(model.stop('runs/a')).rejects.toThrow('not running');
+    expect(model.stopping.has('runs/a')).toBe(false);
   });
 
   it('shows one more page at a time', () => {
