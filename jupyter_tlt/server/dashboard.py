@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from pathlib import Path
 
 from ..errors import TltError
@@ -20,6 +21,9 @@ from ..experiment_index import ExperimentIndex, ExperimentNotFound, resolve_insi
 from ..lineage import describe, lineage
 
 MAX_COMPARE = 64
+MAX_CACHED = 256  # experiments whose comparison data is kept (their history: some 40 KB each)
+_DETAILS: dict[str, tuple[tuple, dict]] = {}
+_CACHE_LOCK = threading.Lock()
 _FIELD = re.compile(r"^\s*([A-Za-z_][\w]*)\s*:\s*(.*?)\s*$")
 _OPEN = re.compile(r"^\s*([A-Za-z_][\w]*)\s*\{\s*$")
 
@@ -65,7 +69,7 @@ def compare_answer(index: ExperimentIndex, paths: list[str]) -> dict:
         raise TooMany(f"{len(paths)} experiments: a comparison shows at most {MAX_COMPARE}; select fewer")
     runs, specs = [], []
     for relative in dict.fromkeys(paths):
-        detail = index.detail(relative, artifacts=False)
+        detail = _detail(index, relative)
         info = detail.get("info") or {}
         spec = info.get("spec") if isinstance(info.get("spec"), str) else ""
         specs.append(flatten_spec(spec))
@@ -73,6 +77,31 @@ def compare_answer(index: ExperimentIndex, paths: list[str]) -> dict:
                                                 "metric", "updated")}
                     | {"history": detail["history"], "final": _final(info)})
     return {"runs": runs, "spec_diff": spec_diff(specs)}
+
+
+def _detail(index: ExperimentIndex, relative: str) -> dict:
+    """`index.detail` without artifacts, the answer kept while experiment.json and status.jsonl are unchanged
+    (parsing a long status.jsonl is most of a comparison's cost; 20 clients ask for the same runs)."""
+    folder = resolve_inside(index.root, relative)
+    key = tuple(_stat_key(folder / name) for name in ("experiment.json", "status.jsonl"))
+    with _CACHE_LOCK:
+        cached = _DETAILS.get(str(folder))
+    if cached and cached[0] == key and key[0] and cached[1]["status"] != "running":  # a run may die silently
+        return cached[1]
+    detail = index.detail(relative, artifacts=False)
+    with _CACHE_LOCK:
+        if len(_DETAILS) >= MAX_CACHED:
+            _DETAILS.pop(next(iter(_DETAILS)))
+        _DETAILS[str(folder)] = (key, detail)
+    return detail
+
+
+def _stat_key(path: Path) -> tuple:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return ()
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 def _final(info: dict) -> dict:
