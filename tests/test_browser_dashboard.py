@@ -100,7 +100,7 @@ def test_sidebar_viewer_opens_models_and_event_logs_without_an_error_dialog(side
                              ("runs/retrain/status.jsonl", "events", "Training curves")):
         retrain.locator(f"[data-testid=jp-tlt-artifact][data-path='{path}']").click()
         viewer = page.locator(f"#jp-main-dock-panel [data-testid=jp-tlt-viewer][data-kind={kind}]:visible")
-        expect(viewer).to_contain_text(says)
+        expect(viewer).to_contain_text(says, timeout=60_000)  # the server's first onnx import is slow
         assert page.locator(".jp-Dialog").count() == 0  # no "is not UTF-8 encoded" error
         if kind == "keras":
             expect(viewer).to_contain_text("parameters")
@@ -109,5 +109,51 @@ def test_sidebar_viewer_opens_models_and_event_logs_without_an_error_dialog(side
     events = next(a for a in retrain.locator("[data-testid=jp-tlt-artifact][data-kind=log]").all()
                   if "tfevents" in (a.get_attribute("data-path") or ""))
     events.click()
-    expect(page.locator("#jp-main-dock-panel [data-testid=jp-tlt-viewer]:visible")).to_contain_text("TensorBoard")
+    expect(page.locator("#jp-main-dock-panel [data-testid=jp-tlt-viewer]:visible")).to_contain_text("TensorBoard",
+                                                                                                    timeout=60_000)
     assert page.locator(".jp-Dialog").count() == 0
+
+
+def _train_in_background(root, results: str, log_name: str):
+    import os
+    import subprocess
+    import sys
+
+    from train_fixtures import detection_spec
+
+    spec = root / "stop_spec.txt"
+    spec.write_text(detection_spec(f"{root}/data/records/kitti-fold-*", epochs=3))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(SHOTS.parents[1]), os.environ.get("PYTHONPATH")]))}
+    log = open(root / log_name, "wb")
+    return subprocess.Popen([sys.executable, "-m", "jupyter_tlt.cli", "train", "detection", "-e", str(spec), "-r",
+                             str(root / results), "-q"], stdout=log, stderr=subprocess.STDOUT, env=env)
+
+
+def test_sidebar_stop_turns_a_running_training_into_a_stopped_one_that_resumes(chain_lab, sidebar):
+    from playwright.sync_api import expect
+
+    from jupyter_tlt.experiments import Experiment
+
+    (_, _, root), _ = chain_lab
+    page, bar = sidebar
+    first = _train_in_background(root, "runs/stoppable", "stop_first.log")
+    try:
+        row = bar.locator("[data-testid=jp-tlt-experiment][data-path='runs/stoppable']")
+        expect(row).to_have_attribute("data-status", "running", timeout=180_000)
+        row.locator("[data-testid=jp-tlt-stop]").click()
+        expect(row).to_have_attribute("data-status", "interrupted", timeout=300_000)
+        assert first.wait(timeout=120) == 0
+    finally:
+        first.kill() if first.poll() is None else None
+    exp = Experiment(root / "runs" / "stoppable")
+    stopped_at = exp.info()["epoch"]
+    assert exp.info()["stopped_by"] == "request" and 1 <= stopped_at < 3 and exp.latest_checkpoint()[0] == stopped_at
+    expect(page.locator(".jp-Notification-Toast, .Toastify__toast").filter(has_text="runs/stoppable")).not_to_have_count(0)
+    bar.screenshot(path=str(SHOTS / "sidebar_stopped.png"))
+    second = _train_in_background(root, "runs/stoppable", "stop_second.log")
+    try:
+        expect(row).to_have_attribute("data-status", "finished", timeout=300_000)
+        assert second.wait(timeout=120) == 0
+    finally:
+        second.kill() if second.poll() is None else None
+    assert exp.info()["initial_epoch"] == stopped_at  # resumed from the checkpoint the stop left
