@@ -177,3 +177,31 @@ async def test_stop_asks_a_running_training_to_stop(jp_fetch, experiments):  # n
     code, message = await error_of(jp_fetch, "stop/../x", method="POST", body=b"")
     assert code == 400 and "contains '..'" in message
     assert (await error_of(jp_fetch, "stop/runs/cls", method="POST", body=b"", headers={"Authorization": ""}))[0] == 403
+
+
+async def test_tensorboard_starts_once_behind_jupyter_auth(jp_fetch, jp_serverapp, experiments,  # noqa: F811
+                                                            http_server_client, jp_base_url):
+    boards = jp_serverapp.web_app.settings["tlt"].tensorboards
+    try:
+        response = await jp_fetch(API, "tensorboard/runs/detect", method="POST", body=b"", request_timeout=120)
+        url = json.loads(response.body)["url"]
+        assert url.startswith(f"{jp_base_url}tlt/tensorboard/") and url.endswith("/")
+        again = json.loads((await jp_fetch(API, "tensorboard/runs/detect", method="POST", body=b"")).body)["url"]
+        assert again == url  # reused, not a second process
+        page = await jp_fetch(url.removeprefix(jp_base_url), request_timeout=60)
+        assert page.code == 200 and b"TensorBoard" in page.body
+        outsider = await http_server_client.fetch(url, raise_error=False, follow_redirects=False)
+        assert outsider.code in (302, 403)  # Jupyter's login, never TensorBoard
+        with pytest.raises(Exception) as unknown:
+            await jp_fetch("tlt", "tensorboard", "0" * 16, "x")
+        assert getattr(unknown.value, "code", None) == 404
+    finally:
+        boards.stop_all()
+    code, message = await error_of(jp_fetch, "tensorboard/runs/cls", method="POST", body=b"")
+    assert code == 400 and "no tensorboard/ folder" in message
+    code, message = await error_of(jp_fetch, "tensorboard/runs/none", method="POST", body=b"")
+    assert code == 404
+    code, message = await error_of(jp_fetch, "tensorboard/../x", method="POST", body=b"")
+    assert code == 400 and "contains '..'" in message
+    assert (await error_of(jp_fetch, "tensorboard/runs/detect", method="POST", body=b"",
+                           headers={"Authorization": ""}))[0] == 403

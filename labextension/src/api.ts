@@ -85,6 +85,7 @@ export interface TltApi {
   compare(paths: string[]): Promise<CompareAnswer>;
   view(path: string): Promise<ViewAnswer>;
   stop(path: string): Promise<{ path: string; stop: string }>;
+  tensorboard(path: string): Promise<{ path: string; url: string }>;
 }
 
 /** The query of GET compare: ?path=A&path=B (each path percent-encoded). */
@@ -113,6 +114,7 @@ export function restApi(
     lineage: path => get('lineage', path),
     compare: paths => requestAPI(['compare'], {}, settings, compareQuery(paths)),
     view: path => get('view', path),
-    stop: path => requestAPI(['stop', path], { method: 'POST', body: '' }, settings)
+    stop: path => requestAPI(['stop', path], { method: 'POST', body: '' }, settings),
+    tensorboard: path => requestAPI(['tensorboard', path], { method: 'POST', body: '' }, settings)
   };
 }

@@ -16,6 +16,7 @@ export interface ExperimentsActions {
   select(path: string, selected: boolean): void;
   compare(paths: string[]): void;
   stop(path: string): void;
+  tensorboard(path: string): void;
 }
 
 /** Every experiment under the root, a page at a time, each expandable to its artifacts. */
@@ -172,6 +173,16 @@ const ExperimentRow = React.memo(function ExperimentRow(props: {
       )}
       </div>
       <div className="jp-tlt-meta">{facts.filter(Boolean).join(' · ')}</div>
+      {expanded && detail?.value?.artifacts.some(a => a.name.startsWith('tensorboard/')) && (
+        <button
+          className="jp-tlt-button jp-tlt-tensorboard"
+          data-testid="jp-tlt-tensorboard"
+          title="Start (or reuse) a TensorBoard for this run behind Jupyter's login, and open it in a tab"
+          onClick={() => actions.tensorboard(experiment.path)}
+        >
+          Open in TensorBoard
+        </button>
+      )}
       {expanded && <History lineage={lineage} open={actions.open} />}
       {expanded && <Artifacts detail={detail} open={actions.open} />}
     </li>

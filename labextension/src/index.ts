@@ -5,7 +5,7 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { Notification } from '@jupyterlab/apputils';
+import { IFrame, MainAreaWidget, Notification } from '@jupyterlab/apputils';
 import { INotebookTracker } from '@jupyterlab/notebook';
 
 import { restApi } from './api';
@@ -63,7 +63,29 @@ const plugin: JupyterFrontEndPlugin<void> = {
         }
         app.shell.add(new CompareWidget(api, paths), 'main');
       },
-      notify: (kind, message) => void Notification.emit(message, kind, { autoClose: 8000 })
+      notify: (kind, message) => void Notification.emit(message, kind, { autoClose: 8000 }),
+      tensorboard: path => {
+        const id = Notification.emit(`Starting TensorBoard for ${path}…`, 'in-progress', { autoClose: false });
+        api.tensorboard(path).then(
+          ({ url }) => {
+            Notification.dismiss(id);
+            const frame = new IFrame({ sandbox: ['allow-scripts', 'allow-same-origin', 'allow-popups'] });
+            frame.url = url;
+            const widget = new MainAreaWidget({ content: frame });
+            widget.id = `jupyter-tlt:tensorboard:${path}`;
+            widget.title.label = `TensorBoard: ${path.split('/').pop()}`;
+            widget.title.caption = path;
+            widget.title.closable = true;
+            app.shell.add(widget, 'main');
+          },
+          error => {
+            Notification.dismiss(id);
+            Notification.error(`TensorBoard for ${path}: ${error instanceof Error ? error.message : error}`, {
+              autoClose: 8000
+            });
+          }
+        );
+      }
     });
     // a notification when a run this lab saw running ends
     model.ended.connect((_, runs) => {

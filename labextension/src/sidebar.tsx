@@ -14,6 +14,7 @@ export interface SidebarHost {
   open(path: string): void;
   compare(paths: string[]): void;
   notify(kind: 'success' | 'error' | 'info', message: string): void;
+  tensorboard(path: string): void;
 }
 
 /** The "TLT" left sidebar: the handshake banner, then the registry and the experiments. */
@@ -41,6 +42,7 @@ export class TltSidebar extends ReactWidget {
       refresh: () => void _model.refreshExperiments().catch(() => undefined),
       select: (path, selected) => _model.select(path, selected),
       compare: host.compare,
+      tensorboard: host.tensorboard,
       stop: path =>
         void _model.stop(path).then(
           () => host.notify('info', `Stopping ${path} after its next checkpoint; train it again to resume.`),

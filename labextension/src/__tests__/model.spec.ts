@@ -184,6 +184,9 @@ class MemoryApi implements TltApi {
     this.calls.push(`stop ${path}`);
     return { path, stop: 'requested' };
   }
+  async tensorboard(path: string) {
+    return { path, url: `/tlt/tensorboard/0123456789abcdef/` };
+  }
 }
 
 describe('SidebarModel', () => {
