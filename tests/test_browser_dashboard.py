@@ -157,3 +157,17 @@ def test_sidebar_stop_turns_a_running_training_into_a_stopped_one_that_resumes(c
     finally:
         second.kill() if second.poll() is None else None
     assert exp.info()["initial_epoch"] == stopped_at  # resumed from the checkpoint the stop left
+
+
+def test_sidebar_opens_tensorboard_in_a_tab_behind_jupyter_auth(chain_lab, sidebar):
+    from playwright.sync_api import expect
+
+    page, bar = sidebar
+    detect = bar.locator("[data-testid=jp-tlt-experiment][data-path='runs/detect']")
+    if not detect.locator("[data-testid=jp-tlt-artifacts]").is_visible():
+        detect.locator("[data-testid=jp-tlt-experiment-toggle]").click()
+    detect.locator("[data-testid=jp-tlt-tensorboard]").click()
+    frame = page.frame_locator("#jp-main-dock-panel .jp-IFrame:visible iframe")
+    expect(frame.locator("body")).to_contain_text("TensorBoard", timeout=120_000)
+    assert page.locator(".jp-Dialog").count() == 0
+    page.screenshot(path=str(SHOTS / "tensorboard_tab.png"))
