@@ -1,7 +1,9 @@
 """Sidebar API benchmark: a real `jupyter server` on loopback, GET tlt/api/experiments over 10, 100 and
 1000 experiment folders: the index's cold scan (in this process), the server's first request once it
 has settled (it scans in the background at startup), then 20 concurrent clients (median and p99;
-goal: 1000 experiments < 300 ms).
+goal: 1000 experiments < 300 ms). Then the dashboard routes under the same 20 concurrent clients:
+GET lineage of the longest chain (CHAIN trainings, each from the previous run's model, then a prune
+and an export) and GET compare of 2 and of 10 runs (p99; same goal).
 
     .venv/bin/python bench/sidebar.py [--sizes 10 100 1000] [--clients 20] [--requests 10]
 """
@@ -24,10 +26,12 @@ from pathlib import Path
 import aiohttp
 import requests
 
+from jupyter_tlt import lineage
 from jupyter_tlt.experiment_index import ExperimentIndex
 from jupyter_tlt.experiments import Experiment
 
 EPOCHS = 40
+CHAIN = 5  # runs 0-4, 5-9, ... of a project: each fine-tuned from the previous one's model
 SETTLE_S = 5
 
 
@@ -47,6 +51,20 @@ def write_experiments(root: Path, count: int) -> None:
         (exp.weights_dir / f"model_epoch_{last:03d}.keras").write_bytes(b"\0" * 1024)
         if i % 10:
             exp.set_status("finished", **{metric: last / (EPOCHS + 1)})
+        model = exp.weights_dir / "model.keras"
+        model.write_bytes(b"\0" * 1024)
+        parent = root / f"project_{(i - 1) // 100:02d}" / f"run_{i - 1:04d}" / "weights" / "model.keras"
+        lineage.record(model, "train", lineage.parent_ref(parent) if i % CHAIN else None,
+                       {"parameters": 11_000_000, "flops": 9_000_000_000, "size": 1024, "precision": "fp32",
+                        "metrics": {metric: last / (EPOCHS + 1)}})
+        if i % CHAIN == CHAIN - 1:  # the end of a chain: pruned, then exported
+            (exp.root / "prune").mkdir()
+            (exp.root / "export").mkdir()
+            pruned, onnx = exp.root / "prune" / "model_pruned.keras", exp.root / "export" / "model.onnx"
+            pruned.write_bytes(b"\0" * 512)
+            onnx.write_bytes(b"\0" * 512)
+            lineage.record(pruned, "prune", lineage.parent_ref(model), {"parameters": 4_000_000, "size": 512})
+            lineage.record(onnx, "export", lineage.parent_ref(pruned), {"precision": "fp32", "size": 512})
 
 
 def free_port() -> int:
@@ -111,8 +129,20 @@ async def measure(base: str, headers: dict, clients: int, per_client: int) -> di
         detail = min([(await timed_get(session, f"{base}/experiments/{rows[0]['path']}"))[0] for _ in range(5)])
         await concurrent(session, url, clients, 2)  # warm-up: connections, the server's thread pool
         times = await concurrent(session, url, clients, per_client)
+        paths = sorted(row["path"] for row in rows)
+        end = next(p for p in reversed(paths) if p.endswith(f"{CHAIN - 1}") or len(paths) < CHAIN)
+        lineage_url = f"{base}/lineage/{end}"
+        nodes = len(json.loads((await timed_get(session, lineage_url))[1])["nodes"])
+        lineage_times = await concurrent(session, lineage_url, clients, per_client)
+        compared = {}
+        for n in (2, 10):
+            query = "&".join(f"path={p}" for p in paths[:n])
+            compare_times = await concurrent(session, f"{base}/compare?{query}", clients, per_client)
+            compared[n] = p99(compare_times)
     return {"cold": cold, "listed": len(rows), "kb": len(body) / 1000, "single": statistics.median(single),
-            "detail": detail, "median": statistics.median(times), "p99": p99(times), "requests": len(times)}
+            "detail": detail, "median": statistics.median(times), "p99": p99(times), "requests": len(times),
+            "nodes": nodes, "lineage_p99": p99(lineage_times), "compare2_p99": compared[2],
+            "compare10_p99": compared[10]}
 
 
 def p99(values: list[float]) -> float:
@@ -147,13 +177,14 @@ def main() -> None:
     print(f"GET tlt/api/experiments on a real jupyter server (loopback, token), {os.cpu_count()} CPUs, aiohttp client; "
           f"warm: {args.clients} concurrent clients x {args.requests} requests")
     print(f"{'experiments':>11}  {'cold scan':>9}  {'first request':>13}  {'warm 1 client':>13}  {'warm median':>11}  {'warm p99':>8}  "
-          f"{'answer':>8}  {'detail':>7}")
+          f"{'answer':>8}  {'detail':>7}  {'lineage p99':>16}  {'compare 2 p99':>13}  {'compare 10 p99':>14}")
     for count in args.sizes:
         r = bench(count, args.clients, args.requests)
         print(f"{r['count']:>11}  {r['scan'] * 1000:>6.1f} ms  {r['cold'] * 1000:>10.1f} ms  {r['single'] * 1000:>10.1f} ms  "
               f"{r['median'] * 1000:>8.1f} ms  {r['p99'] * 1000:>5.1f} ms  {r['kb']:>5.0f} KB  "
-              f"{r['detail'] * 1000:>4.1f} ms", flush=True)
-    print("goal: 1000 experiments answer in < 300 ms (p99 with 20 concurrent clients)")
+              f"{r['detail'] * 1000:>4.1f} ms  {r['lineage_p99'] * 1000:>7.1f} ms ({r['nodes']} nodes)  "
+              f"{r['compare2_p99'] * 1000:>10.1f} ms  {r['compare10_p99'] * 1000:>11.1f} ms", flush=True)
+    print("goal: 1000 experiments answer in < 300 ms (p99 with 20 concurrent clients), lineage and compare too")
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ def spread(model, seed=0):
 
 
 def targets(args) -> None:
-    from jupyter_tlt.models import build_detectnet
+    from jupyter_tlt.tasks.detectnet_v2.head import build_detectnet
     from jupyter_tlt.pruning import Pruner
     from jupyter_tlt.pruning.target import choose_threshold
 

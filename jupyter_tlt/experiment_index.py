@@ -29,14 +29,15 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from .errors import DataError, TltError
-from .experiments import (ARTIFACT_DIRS, CHECKPOINT, EVENTS, INFO, PRUNE, STATUSES, STOPPED, Experiment,
+from .experiments import (ARTIFACT_DIRS, CHECKPOINT, EVENTS, INFER, INFO, PRUNE, STATUSES, STOPPED, Experiment,
                           stopped_since)
 
 MAX_DEPTH = 6
 SKIP_DIRS = frozenset({"node_modules", "site-packages", "__pycache__"})
 METRICS = ("mAP", "accuracy")  # the headline validation metric of detection, then classification
 KINDS = ("checkpoint", "model", "pruned", "onnx", "engine", "calibration", "deepstream", "spec", "log",
-         "report", "other")
+         "report", "image", "labels", "other")
+_IMAGES = (".jpg", ".jpeg", ".png")
 MAX_ARTIFACTS = 10_000
 _STATUS_OF_EVENT = {"start": "running", **{s: s for s in STATUSES}}
 _FIELDS = re.compile(rb'"event":\s*"(' + "|".join(_STATUS_OF_EVENT).encode() + rb')"|"epoch":\s*(\d+)')
@@ -90,6 +91,10 @@ def artifact_kind(relative: str | PurePosixPath) -> str:
         return "log"
     if CHECKPOINT.match(name):
         return "checkpoint"
+    if INFER in path.parts[:-1] and suffix in _IMAGES:
+        return "image"  # an inference run's drawn boxes
+    if INFER in path.parts[:-1] and suffix == ".txt":
+        return "labels"  # its KITTI label files
     if (lower.endswith("_prune_report.json") or suffix in (".csv", ".png", ".svg")
             or lower == "metrics.json"):
         return "report"
@@ -222,8 +227,9 @@ class ExperimentIndex:
                 self._flight.notify_all()
         return list(result)
 
-    def detail(self, relative: str) -> dict:
-        """The summary plus experiment.json (`info`), per-epoch `history` and every file (`artifacts`)."""
+    def detail(self, relative: str, artifacts: bool = True) -> dict:
+        """The summary plus experiment.json (`info`), per-epoch `history` and every file (`artifacts`;
+        left out with `artifacts=False`, which spares walking the folder)."""
         folder = resolve_inside(self.root, relative)
         if not (folder / INFO).is_file():
             raise ExperimentNotFound(f"{relative!r} under {self.root} holds no {INFO}; pick a path from the "
@@ -231,7 +237,7 @@ class ExperimentIndex:
         info = Experiment(folder).info()
         summary = self._summary(folder, _stat(folder / INFO), _stat(folder / EVENTS), store=False)
         return {**summary, "info": info, "history": history(folder / EVENTS),
-                "artifacts": self.artifacts(folder)}
+                **({"artifacts": self.artifacts(folder)} if artifacts else {})}
 
     def artifacts(self, folder: Path) -> list[dict]:
         """Every file under `folder` (not nested experiments, hidden files or links leaving the root)."""

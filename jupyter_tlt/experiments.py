@@ -38,11 +38,12 @@ from .errors import DataError
 STATUSES = ("created", "running", "finished", "failed", "interrupted")
 STOPPED = "stopped"  # shown, never recorded: "running" whose process is gone
 HEARTBEAT = ".heartbeat"
+STOP_REQUEST = ".stop"  # written by the lab's Stop; training stops after the next checkpoint
 HEARTBEAT_SECONDS = 10
 HEARTBEAT_STALE_SECONDS = 12 * HEARTBEAT_SECONDS  # another host's run: no heartbeat for this long
 CHECKPOINT = re.compile(r"^model_epoch_(\d{3,})\.keras$")  # weights/model_epoch_NNN.keras
-WEIGHTS, TENSORBOARD, EVALUATE, PRUNE, EXPORT = "weights", "tensorboard", "evaluate", "prune", "export"
-ARTIFACT_DIRS = frozenset({WEIGHTS, TENSORBOARD, EVALUATE, PRUNE, EXPORT})  # step outputs, not experiments
+WEIGHTS, TENSORBOARD, EVALUATE, PRUNE, EXPORT, INFER = "weights", "tensorboard", "evaluate", "prune", "export", "infer"
+ARTIFACT_DIRS = frozenset({WEIGHTS, TENSORBOARD, EVALUATE, PRUNE, EXPORT, INFER})  # step outputs, not experiments
 RETRAIN = "retrain"
 INFO, EVENTS = "experiment.json", "status.jsonl"
 MODEL_DIRS = (WEIGHTS, PRUNE)  # a model file in one of these belongs to the folder above it
@@ -152,6 +153,7 @@ class Experiment:
         info["status"] = "running"
         info["updated"] = _now()
         info["process"] = {"pid": os.getpid(), "host": socket.gethostname()}
+        self.clear_stop()  # a stop asked of an earlier run does not stop this one
         self.beat()
         atomic.write_text(self.info_path, json.dumps(info, indent=2) + "\n")
         self.log("start", **{k: v for k, v in fields.items() if k != "spec"})
@@ -223,6 +225,27 @@ class Experiment:
 
     def checkpoint_path(self, epoch: int) -> Path:
         return self.weights_dir / f"model_epoch_{epoch:03d}.keras"
+
+    def request_stop(self) -> None:
+        """Ask a running training to stop cleanly after its next checkpoint (it resumes when started again)."""
+        atomic.write_text(self.root / STOP_REQUEST, _now() + "\n")
+
+    def stop_requested(self) -> bool:
+        return (self.root / STOP_REQUEST).exists()
+
+    def clear_stop(self) -> None:
+        (self.root / STOP_REQUEST).unlink(missing_ok=True)
+
+    def lineage(self, model: str | os.PathLike | None = None) -> list[dict]:
+        """The chain of models (oldest first) ending at `model`, default this experiment's newest model.
+
+        Example:
+            >>> [n["step"] for n in Experiment("runs/retrain").lineage()]
+            ['registry', 'train', 'prune', 'train', 'export']
+        """
+        from .lineage import lineage
+
+        return lineage(model if model is not None else self.root)
 
 
 def stopped_since(root: str | os.PathLike, info: dict, now: float | None = None) -> float | None:

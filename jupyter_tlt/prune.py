@@ -163,6 +163,13 @@ def prune(model, output, *, threshold: float = DEFAULTS.threshold, min_num_filte
     json_path, csv_path = report_paths(output)
     atomic.write_text(json_path, json.dumps(report.to_dict(), indent=2))
     atomic.write_text(csv_path, report.to_frame().to_csv())
+    if isinstance(model, (str, os.PathLike)):
+        from . import lineage
+
+        lineage.record(output, "prune", lineage.parent_ref(model),
+                       lineage.keras_figures(pruned, output, threshold=threshold,
+                                             parameters_ratio=report.params_ratio),
+                       files={"prune report": json_path, "prune layers": csv_path}, task=info.get("task"))
     return report
 
 

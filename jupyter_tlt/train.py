@@ -154,7 +154,7 @@ def train(spec, results_dir, *, task: str | None = None, gpus: int = 1, devices=
         with exp.heartbeat() if chief else contextlib.nullcontext():
             model.fit(train_ds, epochs=conf.epochs, initial_epoch=initial_epoch, steps_per_epoch=steps,
                       callbacks=callbacks, verbose=0, shuffle=False)
-            if chief:
+            if chief and epoch_end.stopped_at is None:
                 save_final(model, model_path, key, task=task_name, class_names=t.class_names,
                            input_shape=views.input_shape(spec), spec=spec_to_text(spec))
     except KeyboardInterrupt:
@@ -165,12 +165,30 @@ def train(spec, results_dir, *, task: str | None = None, gpus: int = 1, devices=
         if chief:
             _record_failure(exp, exc)
         raise
-    if chief:
+    if chief and epoch_end.stopped_at is not None:
+        exp.clear_stop()
+        exp.set_status("interrupted", epoch=epoch_end.stopped_at, stopped_by="request")
+        warn(f"{exp.root}: stopped after epoch {epoch_end.stopped_at} of {conf.epochs} as requested; its "
+             "checkpoint is kept: train again with the same results directory to resume")
+    elif chief:
         last = epoch_end.validations[-1] if epoch_end.validations else {}
         exp.set_status("finished", model=str(model_path), **{k: v for k, v in last.items()})
+        _record_lineage(spec, source, model, model_path, last)
     return TrainResult(exp.root, task_name, model_path, t.class_names, initial_epoch, conf.epochs,
                        epoch_end.history, epoch_end.validations, transfer_text,
                        time.perf_counter() - start)
+
+
+def _record_lineage(spec, source: str, model, model_path: Path, last: dict) -> None:
+    """The trained model's parent (the pretrained model or registry reference) and figures."""
+    from . import lineage
+    from .registry.references import is_reference
+
+    raw = spec.train_config.pretrained_model_path or spec.model_config.pretrained_model_file
+    metrics = {k: v for k, v in last.items() if k != "epoch"}
+    lineage.record(model_path, "train", lineage.parent_ref(source, raw if is_reference(raw) else None),
+                   lineage.keras_figures(model, model_path, metrics=metrics or None,
+                                         epoch=last.get("epoch")))
 
 
 def _check_memory(spec, batch_per_device: int) -> None:

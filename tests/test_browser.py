@@ -7,6 +7,7 @@ test-artifacts/browser/ (git-ignored); docs/images/ holds copies of them for the
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
@@ -54,13 +55,29 @@ def lab(walkthrough, tmp_path_factory):
     _, root = walkthrough
     Registry(root / "registry").push(root / "runs" / "detect" / "weights" / "model.keras", MODEL, "1",
                                      description="the walkthrough's detector", progress=False)
-    home = tmp_path_factory.mktemp("lab-home")
+    with serve_lab(root, tmp_path_factory.mktemp("lab-home"), {"TLT_REGISTRY": str(root / "registry")}) as served:
+        yield served
+
+
+@contextlib.contextmanager
+def serve_lab(root: Path, home: Path, env: dict | None = None):
+    """Run `jupyter lab` over `root` on loopback until the block ends; yields (base URL, token, root).
+
+    The lab loads the lab extension built in this checkout (jupyter_tlt/labextension, `npm run build`)
+    when there is one, through a labextensions folder of its own that comes first on JUPYTER_PATH, so a
+    worktree's build is what its tests see, whatever the shared venv links to.
+    """
     settings = home / "settings" / "@jupyterlab" / "apputils-extension"
     settings.mkdir(parents=True)
     (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')  # no news prompt
     port, token = _free_port(), secrets.token_hex(16)
-    env = {**os.environ, "TLT_REGISTRY": str(root / "registry"), "HOME": str(home),
+    env = {**os.environ, **(env or {}), "HOME": str(home),
            "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"), "JUPYTERLAB_WORKSPACES_DIR": str(home / "ws")}
+    built = ROOT / "jupyter_tlt" / "labextension"
+    if (built / "package.json").is_file():
+        (home / "jupyter" / "labextensions").mkdir(parents=True)
+        (home / "jupyter" / "labextensions" / "jupyter-tlt").symlink_to(built, target_is_directory=True)
+        env["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(home / "jupyter"), env.get("JUPYTER_PATH")]))
     log = open(home / "lab.log", "wb")
     proc = subprocess.Popen([str(BIN / "jupyter"), "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
                              f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--allow-root"],

@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from jupyter_tlt import cli
-from jupyter_tlt.models import build_classifier, build_detectnet, load_model, save_model
+from jupyter_tlt.models import load_model, save_model
+from jupyter_tlt.tasks.classification.head import build_classifier
+from jupyter_tlt.tasks.detectnet_v2.head import build_detectnet
 from jupyter_tlt.prune import prune
 from jupyter_tlt.pruning import Pruner
 from jupyter_tlt.pruning.target import candidates, choose_threshold, fraction

@@ -32,6 +32,7 @@ ARTIFACTS = {
     "export/labels.txt": "deepstream", "export/nvinfer_config.txt": "deepstream", "spec.txt": "spec",
     "evaluate/metrics.json": "report", "train.log": "log", "tensorboard/events.out.tfevents.1.host": "log",
     "notes.md": "other", "experiment.json": "spec", "status.jsonl": "log",
+    "infer/images/000001.jpg": "image", "infer/labels/000001.txt": "labels", "infer/predictions.csv": "report",
 }
 
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from jupyter_tlt.detectnet.postprocess import PostprocessConfig
+from jupyter_tlt.tasks.detectnet_v2.postprocess import PostprocessConfig
 from jupyter_tlt.metrics.boxes import GroundTruth
 from jupyter_tlt.spec import load_experiment_spec
-from jupyter_tlt.tasks.detection import DetectionTask
+from jupyter_tlt.tasks.detectnet_v2.task import DetectionTask
 from jupyter_tlt.tuning.postprocessing import RawOutputs, score, search, with_postprocessing
 
 SPEC = """
@@ -73,7 +73,8 @@ def test_cli_step_on_a_model_file_writes_the_spec_and_refuses_bad_input(tmp_path
     the spec is written; an untrained model gains nothing, so its stored spec stays as it was."""
     from jupyter_tlt import cli
     from jupyter_tlt.model_info import read_info
-    from jupyter_tlt.models import build_detectnet, save_model
+    from jupyter_tlt.models import save_model
+    from jupyter_tlt.tasks.detectnet_v2.head import build_detectnet
     from train_fixtures import detection_records, detection_spec
 
     records = detection_records(tmp_path / "data", n=12)
@@ -105,7 +106,8 @@ def test_cli_tuning_gains_on_a_hand_made_model_and_updates_its_stored_spec(tmp_p
     from jupyter_tlt import cli
     from jupyter_tlt.data.convert import dataset_convert
     from jupyter_tlt.model_info import read_info
-    from jupyter_tlt.models import build_detectnet, save_model
+    from jupyter_tlt.models import save_model
+    from jupyter_tlt.tasks.detectnet_v2.head import build_detectnet
     from train_fixtures import detection_spec
 
     kitti = tmp_path / "kitti"

@@ -1,8 +1,9 @@
-"""Model steps: `train`, `evaluate`, `infer`, `prune`, `compare`."""
+"""Model steps: `train`, `evaluate`, `infer`, `prune`, `compare`, `lineage`."""
 
 from __future__ import annotations
 
 import argparse
+import os
 
 from ..errors import UsageError
 from ..export.formats import FRAMEWORK_CHOICES
@@ -203,6 +204,21 @@ def _compare(args):
                    key=args.key, speed_batch=args.speed, progress=not args.quiet)
 
 
+def _lineage_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", help="a model file (.keras, .onnx) or an experiment's results directory "
+                   "(its newest model)")
+
+
+def _lineage(args):
+    from ..errors import DataError
+    from ..lineage import Lineage, lineage
+
+    if not os.path.exists(args.model):
+        raise DataError(f"{args.model}: no such model or results directory; give a model file or an "
+                        "experiment's results directory")
+    return Lineage(lineage(args.model))
+
+
 STEPS = [
     Step("train", "Train (or fine-tune, or retrain a pruned model) from an experiment spec.",
          _train_args, _train),
@@ -214,4 +230,6 @@ STEPS = [
          "retrain it afterwards.", _prune_args, _prune),
     Step("compare", "Size, FLOPs and accuracy of several models side by side (the before/after table).",
          _compare_args, _compare),
+    Step("lineage", "Where a model came from: pretrained -> fine-tuned -> pruned -> retrained -> exported, "
+         "with each model's figures.", _lineage_args, _lineage),
 ]

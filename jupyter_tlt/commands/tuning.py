@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import argparse
 
-from .model import FRAMEWORKS, KEY_HELP, TASKS
+from ..export.formats import FRAMEWORK_CHOICES, canonical
+from ..tasks import TASKS
+from .model import KEY_HELP
 
 
 def _postprocessing_args(p: argparse.ArgumentParser) -> None:
@@ -22,7 +24,7 @@ def _postprocessing_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--level", choices=LEVELS, default="moderate", help="KITTI difficulty whose mAP is the "
                    "objective (default moderate)")
     p.add_argument("-b", "--batch_size", type=int, default=None)
-    p.add_argument("-f", "--framework", choices=FRAMEWORKS, default=None)
+    p.add_argument("-f", "--framework", choices=FRAMEWORK_CHOICES, default=None)
     p.add_argument("-k", "--key", default=None, help=KEY_HELP)
     p.add_argument("--no_update_model", action="store_true", help="leave the spec stored in the model as it is")
     p.add_argument("--seed", type=int, default=0)
@@ -35,7 +37,7 @@ def _postprocessing(args):
     return tune_postprocessing(args.model_path, spec=args.experiment_spec_file, output_spec=args.output_spec,
                                trials=args.trials, level=args.level, timeout=args.timeout,
                                batch_size=args.batch_size, key=args.key,
-                               framework="keras" if args.framework == "tlt" else args.framework,
+                               framework=canonical(args.framework),
                                update_model=not args.no_update_model, seed=args.seed, overwrite=args.overwrite)
 
 

@@ -179,7 +179,20 @@ def export(model_path, output=None, *, data_type: str = "fp32", key: str | None 
         except TltError as exc:
             result.engine_error = str(exc)
     result.seconds = time.perf_counter() - start
+    _record_lineage(model_path, model, result, info.get("task"))
     return result
+
+
+def _record_lineage(model_path, model, result: ExportResult, task: str | None) -> None:
+    """The exported file's parent (the Keras model) and figures, in the experiment that holds it."""
+    from .. import lineage
+
+    onnx_path = result.files["onnx"]
+    figures = {"parameters": int(model.count_params()), "size": lineage.file_size(onnx_path),
+               "precision": result.data_type,
+               "max_abs_diff": max(result.check.values()) if result.check else None}
+    lineage.record(onnx_path, "export", lineage.parent_ref(model_path), figures,
+                   files={k: v for k, v in result.files.items() if k != "onnx"}, task=task)
 
 
 def build_engine_with_info(onnx_path, engine_path, info: dict | None = None, **options) -> Path:

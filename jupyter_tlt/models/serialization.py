@@ -108,6 +108,20 @@ def check_loadable(path: str | os.PathLike, key: str | None = None) -> None:
             _refuse_code(_config(plain, path), path)
 
 
+def architecture(path: str | os.PathLike, key: str | None = None) -> dict:
+    """The model's stored architecture as data (DataError if it refers to code); nothing is loaded or run.
+
+    Example:
+        >>> architecture("runs/detect/weights/model.keras")["class_name"]
+        'Functional'
+    """
+    path = Path(path)
+    with _plain_copy(path, key) as plain:
+        config = _config(plain, path)
+    _refuse_code(config, path)
+    return config
+
+
 def _weights_only(path: Path) -> bool:
     """A Keras HDF5 weights file: layer names and arrays, no architecture."""
     if path.suffix.lower() not in H5_SUFFIXES:

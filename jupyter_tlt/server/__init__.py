@@ -41,6 +41,9 @@ def _load_jupyter_server_extension(serverapp) -> None:
     context = Context(settings.experiments_root, settings.registry or None,
                       display_root(settings.experiments_root, serverapp.root_dir))
     setup_handlers(serverapp.web_app, context)
+    import atexit
+
+    atexit.register(context.tensorboards.stop_all)  # the TensorBoards started for the sidebar end with the server
     # scan the experiments once in the background now, so the sidebar's first request finds a warm index
     threading.Thread(target=context.index.summaries, name="jupyter-tlt-index", daemon=True).start()
     serverapp.log.info("jupyter_tlt: sidebar API at %stlt/api/ (experiments in %s, registry %s)",

@@ -17,15 +17,20 @@ from pathlib import Path
 from typing import Any, Callable
 
 import tornado.web
-from jupyter_server.base.handlers import APIHandler
+from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from jupyter_server.utils import url_path_join
+from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from tornado.ioloop import IOLoop
 
 from .. import __version__
 from ..errors import TltError, quote_input
 from ..experiment_index import ExperimentIndex, ExperimentNotFound, resolve_inside
+from ..experiments import Experiment
 from ..registry import NotInRegistry, Registry
 from ..registry.manifest import check_name, newest_first
+from .dashboard import MAX_COMPARE, compare_answer, lineage_answer
+from .tensorboard import TensorBoards
+from .viewers import NotViewable, view
 from .bounds import check_body, check_job_id, check_path, shown_uri
 from .jobs import JobManager, UnknownJob
 
@@ -61,6 +66,7 @@ class Context:
     display_root: str = ""
     index: ExperimentIndex = field(init=False)
     jobs: JobManager = field(init=False)
+    tensorboards: TensorBoards = field(init=False)
 
     _listing: tuple[list, bytes] = field(init=False, default=([], b""))
 
@@ -68,6 +74,7 @@ class Context:
         self.root = Path(self.root).expanduser().resolve()
         self.index = ExperimentIndex(self.root)
         self.jobs = JobManager(self.root)
+        self.tensorboards = TensorBoards("/")  # its base URL is the server's, set by setup_handlers
         self._lock = threading.Lock()
 
     def registry(self) -> Registry:
@@ -115,6 +122,8 @@ class _Handler(APIHandler):
             return await IOLoop.current().run_in_executor(None, fn, *args)
         except (ExperimentNotFound, UnknownJob, NotInRegistry) as exc:
             raise ApiError(404, str(exc)) from None
+        except NotViewable as exc:
+            raise ApiError(415, str(exc)) from None
         except TltError as exc:
             raise ApiError(400, str(exc)) from None
 
@@ -220,6 +229,113 @@ class ExperimentHandler(_Handler):
         self.reply(await self.blocking(self.tlt.index.detail, path))
 
 
+class LineageHandler(_Handler):
+    @tornado.web.authenticated
+    async def get(self, path: str) -> None:
+        self.checked(check_path, path, "model path")
+        self.reply(await self.blocking(lineage_answer, self.tlt.index, path))
+
+
+class CompareHandler(_Handler):
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        paths = self.get_query_arguments("path")
+        if len(paths) < 2:
+            raise ApiError(400, "compare needs two or more experiments: send ?path=A&path=B with paths "
+                                "from the experiments list")
+        if len(paths) > MAX_COMPARE:
+            raise ApiError(400, f"{len(paths)} experiments: a comparison shows at most {MAX_COMPARE}; "
+                                "select fewer")
+        for path in paths:
+            self.checked(check_path, path, "experiment path")
+        self.reply(await self.blocking(compare_answer, self.tlt.index, paths))
+
+
+class StopHandler(_Handler):
+    @tornado.web.authenticated
+    async def post(self, path: str) -> None:
+        self.checked(check_path, path, "experiment path")
+        index = self.tlt.index
+
+        def stop():
+            status = index.detail(path)["status"]  # 404 for a folder without experiment.json
+            if status != "running":
+                raise ApiError(409, f"{path!r} is {status}, not running: only a running training can be stopped")
+            Experiment(resolve_inside(index.root, path)).request_stop()
+            return {"path": path, "stop": "requested"}
+
+        self.reply(await self.blocking(stop), status=202)
+
+
+class TensorBoardHandler(_Handler):
+    @tornado.web.authenticated
+    async def post(self, path: str) -> None:
+        self.checked(check_path, path, "experiment path")
+        ctx = self.tlt
+
+        def start():
+            ctx.index.detail(path, artifacts=False)  # 404 for a folder without experiment.json
+            board = ctx.tensorboards.start(resolve_inside(ctx.root, path))
+            return {"path": path, "url": board.url}
+
+        self.reply(await self.blocking(start))
+
+
+class TensorBoardProxy(JupyterHandler):
+    """Forwards an authenticated client's requests to the experiment's TensorBoard on loopback."""
+
+    def check_xsrf_cookie(self) -> None:
+        # TensorBoard's own pages POST read-only data queries without Jupyter's _xsrf token; a cross-site
+        # page cannot read the answers (same-origin policy) and the client must still be authenticated
+        return
+
+    @tornado.web.authenticated
+    async def get(self, board_id: str, rest: str | None) -> None:
+        await self._forward(board_id, rest)
+
+    @tornado.web.authenticated
+    async def post(self, board_id: str, rest: str | None) -> None:
+        await self._forward(board_id, rest)
+
+    async def _forward(self, board_id: str, rest: str | None) -> None:
+        board = self.settings["tlt"].tensorboards.get(board_id)
+        if board is None:
+            raise tornado.web.HTTPError(404, "no TensorBoard %s: open it again from the TLT sidebar", board_id)
+        if not rest:  # TensorBoard's relative URLs need the trailing slash
+            self.redirect(self.request.path + "/" + (f"?{self.request.query}" if self.request.query else ""))
+            return
+        query = f"?{self.request.query}" if self.request.query else ""
+        request = HTTPRequest(f"http://127.0.0.1:{board.port}{rest}{query}", method=self.request.method,
+                              body=self.request.body if self.request.method == "POST" else None,
+                              headers={k: v for k, v in self.request.headers.items()
+                                       if k.lower() in ("content-type", "accept")},
+                              follow_redirects=False, request_timeout=120)
+        response = await AsyncHTTPClient().fetch(request, raise_error=False)
+        if response.code == 599:
+            raise tornado.web.HTTPError(502, "TensorBoard did not answer: %s", response.error)
+        self.set_status(response.code)
+        for name in ("Content-Type", "Location", "Cache-Control"):
+            if name in response.headers:
+                self.set_header(name, response.headers[name])
+        self.finish(response.body or b"")
+
+
+class ViewHandler(_Handler):
+    @tornado.web.authenticated
+    async def get(self, path: str) -> None:
+        self.checked(check_path, path, "file path")
+        ctx = self.tlt
+
+        def answer():
+            target = resolve_inside(ctx.root, path)
+            if not target.exists():
+                raise ExperimentNotFound(f"{path!r}: no such file under {ctx.root}; pick an artifact from the "
+                                         "experiments list")
+            return view(target)
+
+        self.reply(await self.blocking(answer))
+
+
 def display_root(root: Path, server_root: str | os.PathLike) -> str:
     """The experiments root as the file browser names it: relative to the server root ('' if the same)."""
     root, server = Path(root).expanduser().resolve(), Path(server_root).expanduser().resolve()
@@ -232,6 +348,7 @@ def display_root(root: Path, server_root: str | os.PathLike) -> str:
 def setup_handlers(web_app: tornado.web.Application, context: Context) -> None:
     """Register the routes under `<base_url>/tlt/api/`."""
     api = url_path_join(web_app.settings["base_url"], "tlt", "api")
+    context.tensorboards.base_url = web_app.settings["base_url"]
     web_app.settings["tlt"] = context
     web_app.add_handlers(".*$", [
         (url_path_join(api, "version"), VersionHandler),
@@ -241,4 +358,11 @@ def setup_handlers(web_app: tornado.web.Application, context: Context) -> None:
         (url_path_join(api, "jobs", "([^/]+)"), JobHandler),
         (url_path_join(api, "experiments") + "/?", ExperimentsHandler),
         (url_path_join(api, "experiments", "(.+)"), ExperimentHandler),
+        (url_path_join(api, "lineage", "(.+)"), LineageHandler),
+        (url_path_join(api, "compare"), CompareHandler),
+        (url_path_join(api, "view", "(.+)"), ViewHandler),
+        (url_path_join(api, "stop", "(.+)"), StopHandler),
+        (url_path_join(api, "tensorboard", "(.+)"), TensorBoardHandler),
+        (url_path_join(web_app.settings["base_url"], "tlt", "tensorboard", "([0-9a-f]{16})") + "(/.*)?",
+         TensorBoardProxy),
     ])

@@ -77,6 +77,7 @@ class EpochEnd(keras.callbacks.Callback):
         self.interval, self.epochs, self.chief, self.verbose = max(1, checkpoint_interval), epochs, chief, verbose
         self.validations: list[dict] = []
         self.history: list[dict] = []
+        self.stopped_at: int | None = None  # the epoch a Stop request ended the run at
 
     def due(self, epoch: int) -> bool:
         done = epoch + 1
@@ -104,6 +105,9 @@ class EpochEnd(keras.callbacks.Callback):
         self.save_checkpoint(done)
         if self.on_epoch is not None and self.chief:
             self.on_epoch(dict(record))
+        if done < self.epochs and self.exp.stop_requested():
+            self.stopped_at = done  # after its checkpoint: started again, the run resumes from it
+            self.model.stop_training = True
 
     def save_checkpoint(self, epoch: int) -> Path:
         final = self.exp.checkpoint_path(epoch)

@@ -2,11 +2,14 @@ import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
 import type {
+  CompareAnswer,
   ExperimentDetail,
   ExperimentListing,
   Job,
+  LineageAnswer,
   RegistryListing,
-  VersionInfo
+  VersionInfo,
+  ViewAnswer
 } from './types';
 
 /** Where the server extension's routes live, below the server's base URL. */
@@ -40,9 +43,10 @@ export function apiUrl(baseUrl: string, ...segments: string[]): string {
 export async function requestAPI<T>(
   segments: string[],
   init: RequestInit = {},
-  settings: ServerConnection.ISettings = ServerConnection.makeSettings()
+  settings: ServerConnection.ISettings = ServerConnection.makeSettings(),
+  query = ''
 ): Promise<T> {
-  const url = apiUrl(settings.baseUrl, ...segments);
+  const url = apiUrl(settings.baseUrl, ...segments) + (query ? `?${query}` : '');
   let response: Response;
   try {
     response = await ServerConnection.makeRequest(url, init, settings);
@@ -77,6 +81,16 @@ export interface TltApi {
   job(id: string): Promise<Job>;
   experiments(): Promise<ExperimentListing>;
   experiment(path: string): Promise<ExperimentDetail>;
+  lineage(path: string): Promise<LineageAnswer>;
+  compare(paths: string[]): Promise<CompareAnswer>;
+  view(path: string): Promise<ViewAnswer>;
+  stop(path: string): Promise<{ path: string; stop: string }>;
+  tensorboard(path: string): Promise<{ path: string; url: string }>;
+}
+
+/** The query of GET compare: ?path=A&path=B (each path percent-encoded). */
+export function compareQuery(paths: readonly string[]): string {
+  return paths.map(path => `path=${encodeURIComponent(path)}`).join('&');
 }
 
 /** TltApi over HTTP, with the settings of the running JupyterLab by default. */
@@ -96,6 +110,11 @@ export function restApi(
       ),
     job: id => get('jobs', id),
     experiments: () => get('experiments'),
-    experiment: path => get('experiments', path)
+    experiment: path => get('experiments', path),
+    lineage: path => get('lineage', path),
+    compare: paths => requestAPI(['compare'], {}, settings, compareQuery(paths)),
+    view: path => get('view', path),
+    stop: path => requestAPI(['stop', path], { method: 'POST', body: '' }, settings),
+    tensorboard: path => requestAPI(['tensorboard', path], { method: 'POST', body: '' }, settings)
   };
 }

@@ -4,13 +4,19 @@ import * as React from 'react';
 import { Message, Section } from './components';
 import { formatBestMetric, formatBytes, formatEpochs } from './format';
 import { paginate, type Remote } from './model';
-import type { Experiment, ExperimentDetail, ExperimentListing } from './types';
+import { distinguishingNames, historyRows, wrapPieces } from './names';
+import { epochTiming, formatDuration } from './timing';
+import type { Experiment, ExperimentDetail, ExperimentListing, LineageAnswer } from './types';
 
 export interface ExperimentsActions {
   toggle(path: string): void;
   showMore(): void;
   open(path: string): void;
   refresh(): void;
+  select(path: string, selected: boolean): void;
+  compare(paths: string[]): void;
+  stop(path: string): void;
+  tensorboard(path: string): void;
 }
 
 /** Every experiment under the root, a page at a time, each expandable to its artifacts. */
@@ -19,6 +25,9 @@ export function ExperimentsView(props: {
   pages: number;
   expanded: ReadonlySet<string>;
   details: ReadonlyMap<string, Remote<ExperimentDetail>>;
+  lineages: ReadonlyMap<string, Remote<LineageAnswer>>;
+  selected: ReadonlySet<string>;
+  stopping: ReadonlySet<string>;
   actions: ExperimentsActions;
 }): JSX.Element {
   return (
@@ -29,7 +38,7 @@ export function ExperimentsView(props: {
 }
 
 function ExperimentsBody(props: Parameters<typeof ExperimentsView>[0]): JSX.Element {
-  const { experiments, pages, expanded, details, actions } = props;
+  const { experiments, pages, expanded, details, lineages, selected, stopping, actions } = props;
   const listing = experiments.value;
   if (listing === null) {
     return experiments.error === null ? (
@@ -39,8 +48,23 @@ function ExperimentsBody(props: Parameters<typeof ExperimentsView>[0]): JSX.Elem
     );
   }
   const { shown, remaining } = paginate(listing.experiments, pages);
+  const names = distinguishingNames(listing.experiments.map(e => e.path));
+  const ticked = listing.experiments.filter(e => selected.has(e.path)).map(e => e.path);
   return (
     <>
+      {ticked.length > 0 && (
+        <div className="jp-tlt-compare-bar">
+          <button
+            className="jp-tlt-button"
+            data-testid="jp-tlt-compare"
+            disabled={ticked.length < 2}
+            title={ticked.length < 2 ? 'Tick two or more experiments to compare them' : ticked.join('\n')}
+            onClick={() => actions.compare(ticked)}
+          >
+            Compare {ticked.length} runs
+          </button>
+        </div>
+      )}
       {experiments.error !== null && (
         <Message kind="warning">Could not refresh: {experiments.error}</Message>
       )}
@@ -58,6 +82,10 @@ function ExperimentsBody(props: Parameters<typeof ExperimentsView>[0]): JSX.Elem
               experiment={experiment}
               expanded={expanded.has(experiment.path)}
               detail={details.get(experiment.path)}
+              lineage={lineages.get(experiment.path)}
+              shortName={names.get(experiment.path) ?? experiment.path}
+              selected={selected.has(experiment.path)}
+              stopping={stopping.has(experiment.path)}
               actions={actions}
             />
           ))}
@@ -81,11 +109,24 @@ const ExperimentRow = React.memo(function ExperimentRow(props: {
   experiment: Experiment;
   expanded: boolean;
   detail: Remote<ExperimentDetail> | undefined;
+  lineage: Remote<LineageAnswer> | undefined;
+  shortName: string;
+  selected: boolean;
+  stopping: boolean;
   actions: ExperimentsActions;
 }): JSX.Element {
-  const { experiment, expanded, detail, actions } = props;
+  const { experiment, expanded, detail, lineage, actions } = props;
   const Caret = expanded ? caretDownIcon : caretRightIcon;
-  const facts = [experiment.task, experiment.arch, formatEpochs(experiment), formatBestMetric(experiment)];
+  const running = experiment.status === 'running';
+  const timing = running && detail?.value ? epochTiming(detail.value.history, experiment.epoch, experiment.epochs) : null;
+  const facts = [
+    experiment.task,
+    experiment.arch,
+    formatEpochs(experiment),
+    formatBestMetric(experiment),
+    timing && `${formatDuration(timing.perEpoch)}/epoch`,
+    timing?.eta !== null && timing?.eta !== undefined && `ETA ${formatDuration(timing.eta)}`
+  ];
   return (
     <li
       className="jp-tlt-item jp-tlt-experiment"
@@ -93,6 +134,15 @@ const ExperimentRow = React.memo(function ExperimentRow(props: {
       data-path={experiment.path}
       data-status={experiment.status}
     >
+      <div className="jp-tlt-row">
+      <input
+        type="checkbox"
+        className="jp-tlt-select"
+        data-testid="jp-tlt-select"
+        aria-label={`Compare ${experiment.path}`}
+        checked={props.selected}
+        onChange={event => actions.select(experiment.path, event.currentTarget.checked)}
+      />
       <button
         className="jp-tlt-experiment-toggle"
         data-testid="jp-tlt-experiment-toggle"
@@ -101,7 +151,7 @@ const ExperimentRow = React.memo(function ExperimentRow(props: {
         onClick={() => actions.toggle(experiment.path)}
       >
         <Caret.react tag="span" className="jp-tlt-caret" />
-        <span className="jp-tlt-name jp-tlt-path">{experiment.path}</span>
+        <span className="jp-tlt-name jp-tlt-path">{props.shortName}</span>
         <span
           className={`jp-tlt-status jp-tlt-status-${experiment.status}`}
           data-testid="jp-tlt-status"
@@ -110,7 +160,30 @@ const ExperimentRow = React.memo(function ExperimentRow(props: {
           {experiment.status}
         </span>
       </button>
+      {running && (
+        <button
+          className="jp-tlt-button jp-tlt-stop"
+          data-testid="jp-tlt-stop"
+          disabled={props.stopping}
+          title="Stop after the next checkpoint; training the same results directory again resumes it"
+          onClick={() => actions.stop(experiment.path)}
+        >
+          {props.stopping ? 'Stopping…' : 'Stop'}
+        </button>
+      )}
+      </div>
       <div className="jp-tlt-meta">{facts.filter(Boolean).join(' · ')}</div>
+      {expanded && detail?.value?.artifacts.some(a => a.name.startsWith('tensorboard/')) && (
+        <button
+          className="jp-tlt-button jp-tlt-tensorboard"
+          data-testid="jp-tlt-tensorboard"
+          title="Start (or reuse) a TensorBoard for this run behind Jupyter's login, and open it in a tab"
+          onClick={() => actions.tensorboard(experiment.path)}
+        >
+          Open in TensorBoard
+        </button>
+      )}
+      {expanded && <History lineage={lineage} open={actions.open} />}
       {expanded && <Artifacts detail={detail} open={actions.open} />}
     </li>
   );
@@ -144,7 +217,7 @@ function Artifacts(props: {
             title={`Open ${artifact.path}`}
             onClick={() => props.open(artifact.path)}
           >
-            <span className="jp-tlt-artifact-name">{withBreaksAfterSlashes(artifact.name)}</span>
+            <span className="jp-tlt-artifact-name">{withBreaks(artifact.name)}</span>
             <span className="jp-tlt-tag jp-tlt-kind">{artifact.kind}</span>
             <span className="jp-tlt-size">{formatBytes(artifact.size)}</span>
           </button>
@@ -154,9 +227,74 @@ function Artifacts(props: {
   );
 }
 
-/** `weights/model.keras` with a line-break opportunity after each slash (narrow sidebars wrap there). */
-function withBreaksAfterSlashes(path: string): React.ReactNode[] {
-  return path.split('/').flatMap((part, i, parts) =>
-    i < parts.length - 1 ? [part, '/', <wbr key={i} />] : [part]
+/** A lineage as one history, newest first (like jupyterlab-git's log): each model, its figures, a click to it. */
+function History(props: {
+  lineage: Remote<LineageAnswer> | undefined;
+  open: (path: string) => void;
+}): JSX.Element | null {
+  const value = props.lineage?.value ?? null;
+  const error = props.lineage?.error ?? null;
+  if (value === null) {
+    return error === null ? null : <Message kind="warning">Could not read the history: {error}</Message>;
+  }
+  if (value.nodes.length === 0) {
+    return null;
+  }
+  return (
+    <ol className="jp-tlt-history" data-testid="jp-tlt-history" aria-label="Model history, newest first">
+      {historyRows(value.nodes).map(({ node, label }, i) => {
+        const name = node.reference ?? node.path ?? node.name ?? '?';
+        const files = Object.entries(node.files);
+        return (
+          <li
+            key={`${i}-${name}`}
+            className="jp-tlt-history-node"
+            data-testid="jp-tlt-lineage-node"
+            data-step={node.step}
+            data-path={node.path ?? ''}
+          >
+            <span className="jp-tlt-tag jp-tlt-step">{label}</span>
+            {node.path !== null && node.exists !== false ? (
+              <button
+                className="jp-tlt-artifact jp-tlt-history-open"
+                title={`Open ${node.path}`}
+                onClick={() => props.open(node.path!)}
+              >
+                <span className="jp-tlt-artifact-name">{withBreaks(name)}</span>
+              </button>
+            ) : (
+              <span
+                className="jp-tlt-artifact-name jp-tlt-history-outside"
+                title={node.outside ? `${name}: outside the experiments folder` : name}
+              >
+                {withBreaks(name)}
+              </span>
+            )}
+            {node.summary && <div className="jp-tlt-meta">{node.summary}</div>}
+            {files.length > 0 && (
+              <div className="jp-tlt-history-files">
+                {files.map(([kind, path]) => (
+                  <button
+                    key={kind}
+                    className="jp-tlt-artifact jp-tlt-history-file"
+                    title={`Open ${path}`}
+                    onClick={() => props.open(path)}
+                  >
+                    <span className="jp-tlt-tag jp-tlt-kind">{kind}</span>
+                  </button>
+                ))}
+              </div>
+            )}
+          </li>
+        );
+      })}
+    </ol>
+  );
+}
+
+/** A name with a line-break opportunity after each separator (`/ _ . -`), never inside a word. */
+function withBreaks(name: string): React.ReactNode[] {
+  return wrapPieces(name).flatMap((piece, i, pieces) =>
+    i < pieces.length - 1 ? [piece, <wbr key={i} />] : [piece]
   );
 }

@@ -5,11 +5,13 @@ import { Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import type { TltApi } from './api';
+import { endedRuns } from './timing';
 import type {
   Experiment,
   ExperimentDetail,
   ExperimentListing,
   Job,
+  LineageAnswer,
   RegistryListing,
   RegistryModel,
   VersionInfo
@@ -130,6 +132,11 @@ export class SidebarModel {
     });
   }
 
+  /** Emitted with the experiments that were running at the last poll and have ended since. */
+  get ended(): ISignal<this, Experiment[]> {
+    return this._ended;
+  }
+
   /** Emitted after any change of the state below. */
   get changed(): ISignal<this, void> {
     return this._changed;
@@ -144,6 +151,12 @@ export class SidebarModel {
   readonly expanded = new Set<string>();
   /** Details of the expanded experiments, by path. */
   readonly details = new Map<string, Remote<ExperimentDetail>>();
+  /** Lineage of the expanded experiments' newest models, by experiment path. */
+  readonly lineages = new Map<string, Remote<LineageAnswer>>();
+  /** Experiments asked to stop (until they are no longer running). */
+  readonly stopping = new Set<string>();
+  /** Experiments ticked for a comparison, in the order they were ticked. */
+  readonly selected = new Set<string>();
   /** Pulls started in this session, by `name@version`. */
   readonly pulls = new Map<string, PullState>();
 
@@ -206,7 +219,14 @@ export class SidebarModel {
       listing.root === this.experiments.value?.root &&
       this.experiments.error === null;
     if (!unchanged) {
-      this._set(() => (this.experiments = { value: { ...listing, experiments }, error: null }));
+      const ended = endedRuns(previous, experiments);
+      this._set(() => {
+        this.experiments = { value: { ...listing, experiments }, error: null };
+        ended.forEach(e => this.stopping.delete(e.path));
+      });
+      if (ended.length > 0) {
+        this._ended.emit(ended);
+      }
     }
     await Promise.all([...this.expanded].map(path => this._loadDetail(path)));
   }
@@ -218,11 +238,30 @@ export class SidebarModel {
   /** Show or hide the artifacts of an experiment. */
   toggle(path: string): void {
     if (this.expanded.delete(path)) {
-      this._set(() => this.details.delete(path));
+      this._set(() => {
+        this.details.delete(path);
+        this.lineages.delete(path);
+      });
       return;
     }
     this._set(() => this.expanded.add(path));
     void this._loadDetail(path);
+  }
+
+  /** Ask the server to stop a running training after its next checkpoint; throws the server's refusal. */
+  async stop(path: string): Promise<void> {
+    this._set(() => this.stopping.add(path));
+    try {
+      await this._api.stop(path);
+    } catch (error) {
+      this._set(() => this.stopping.delete(path));
+      throw error;
+    }
+  }
+
+  /** Tick or untick an experiment for the comparison. */
+  select(path: string, selected: boolean): void {
+    this._set(() => (selected ? this.selected.add(path) : this.selected.delete(path)));
   }
 
   /** Pull a model version into the server's `pretrained` folder, following the job until it ends. */
@@ -250,6 +289,24 @@ export class SidebarModel {
   }
 
   private async _loadDetail(path: string): Promise<void> {
+    await Promise.all([this._loadOne(path), this._loadLineage(path)]);
+  }
+
+  private async _loadLineage(path: string): Promise<void> {
+    const previous = this.lineages.get(path) ?? { value: null, error: null };
+    let next: Remote<LineageAnswer>;
+    try {
+      const value = await this._api.lineage(path);
+      next = { value: sameJSON(previous.value, value) ? previous.value : value, error: null };
+    } catch (error) {
+      next = { ...previous, error: errorMessage(error) };
+    }
+    if (this.expanded.has(path) && !sameJSON(previous, next)) {
+      this._set(() => this.lineages.set(path, next));
+    }
+  }
+
+  private async _loadOne(path: string): Promise<void> {
     const previous = this.details.get(path) ?? { value: null, error: null };
     let next: Remote<ExperimentDetail>;
     try {
@@ -269,6 +326,7 @@ export class SidebarModel {
   }
 
   private readonly _changed = new Signal<this, void>(this);
+  private readonly _ended = new Signal<this, Experiment[]>(this);
   private readonly _poll: Poll;
   private _started = false;
   private _visible = false;

@@ -12,6 +12,9 @@ import { RegistryActions, RegistryView } from './registryView';
 export interface SidebarHost {
   insertPullCell(name: string, version: string): void;
   open(path: string): void;
+  compare(paths: string[]): void;
+  notify(kind: 'success' | 'error' | 'info', message: string): void;
+  tensorboard(path: string): void;
 }
 
 /** The "TLT" left sidebar: the handshake banner, then the registry and the experiments. */
@@ -36,7 +39,15 @@ export class TltSidebar extends ReactWidget {
       toggle: path => _model.toggle(path),
       showMore: () => _model.showMore(),
       open: host.open,
-      refresh: () => void _model.refreshExperiments().catch(() => undefined)
+      refresh: () => void _model.refreshExperiments().catch(() => undefined),
+      select: (path, selected) => _model.select(path, selected),
+      compare: host.compare,
+      tensorboard: host.tensorboard,
+      stop: path =>
+        void _model.stop(path).then(
+          () => host.notify('info', `Stopping ${path} after its next checkpoint; train it again to resume.`),
+          error => host.notify('error', `Could not stop ${path}: ${error instanceof Error ? error.message : error}`)
+        )
     };
   }
 
@@ -67,6 +78,9 @@ export class TltSidebar extends ReactWidget {
                   pages={model.pages}
                   expanded={model.expanded}
                   details={model.details}
+                  lineages={model.lineages}
+                  selected={model.selected}
+                  stopping={model.stopping}
                   actions={this._experimentsActions}
                 />
               </>

@@ -83,3 +83,52 @@ export interface ExperimentDetail extends Experiment {
   history: Record<string, unknown>[];
   artifacts: Artifact[];
 }
+
+/** One model of GET lineage/<path>, oldest first. */
+export interface LineageNode {
+  step: string;
+  /** Relative to the experiments root; null for a model outside it (then `name` names it). */
+  path: string | null;
+  name?: string;
+  outside: boolean;
+  experiment: string | null;
+  figures: Record<string, unknown>;
+  /** Other files the step wrote with the model, by kind (relative paths). */
+  files: Record<string, string>;
+  summary: string;
+  exists?: boolean;
+  time?: number | null;
+  reference?: string | null;
+  version?: string | null;
+  sha256?: string | null;
+}
+
+export interface LineageAnswer {
+  path: string;
+  nodes: LineageNode[];
+}
+
+/** One run of GET compare. */
+export interface CompareRun {
+  path: string;
+  name: string;
+  task: string | null;
+  arch: string | null;
+  status: ExperimentStatus;
+  epoch: number | null;
+  epochs: number | null;
+  metric: { name: string; value: number } | null;
+  history: Record<string, unknown>[];
+  final: Record<string, number>;
+}
+
+export interface CompareAnswer {
+  runs: CompareRun[];
+  spec_diff: { field: string; values: (string | null)[] }[];
+}
+
+/** GET view/<path>: what a document viewer shows; `kind` picks the rendering. */
+export interface ViewAnswer {
+  kind: 'metrics' | 'events' | 'keras' | 'onnx' | 'prune_report';
+  [field: string]: unknown;
+}

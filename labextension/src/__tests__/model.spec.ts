@@ -9,7 +9,7 @@ import {
   reconcile,
   SidebarModel
 } from '../model';
-import type { Experiment, ExperimentDetail, Job, RegistryModel } from '../types';
+import type { CompareAnswer, Experiment, ExperimentDetail, Job, LineageAnswer, RegistryModel, ViewAnswer } from '../types';
 
 const CLIENT = { version: '0.1.0', api: 1 };
 
@@ -165,6 +165,28 @@ class MemoryApi implements TltApi {
       artifacts: [{ path: `${path}/weights/model.keras`, name: 'model.keras', kind: 'model', size: 2048, mtime: 1 }]
     };
   }
+  async lineage(path: string): Promise<LineageAnswer> {
+    this.calls.push(`lineage ${path}`);
+    const node = (step: string, file: string) => ({
+      step, path: `${path}/${file}`, outside: false, experiment: path, figures: {}, files: {}, summary: ''
+    });
+    return { path, nodes: [node('train', 'weights/model.keras'), node('prune', 'prune/model_pruned.keras')] };
+  }
+  async compare(paths: string[]): Promise<CompareAnswer> {
+    this.calls.push(`compare ${paths.join(',')}`);
+    return { runs: [], spec_diff: [] };
+  }
+  async view(path: string): Promise<ViewAnswer> {
+    this.calls.push(`view ${path}`);
+    return { kind: 'metrics' };
+  }
+  async stop(path: string) {
+    this.calls.push(`stop ${path}`);
+    return { path, stop: 'requested' };
+  }
+  async tensorboard(path: string) {
+    return { path, url: `/tlt/tensorboard/0123456789abcdef/` };
+  }
 }
 
 describe('SidebarModel', () => {
@@ -234,6 +256,50 @@ describe('SidebarModel', () => {
     expect(model.details.has('runs/a')).toBe(false);
     await model.refreshExperiments();
     expect(api.calls.filter(c => c === 'experiment runs/a').length).toBe(2);
+  });
+
+  it('loads the lineage of an expanded experiment with its details, and forgets it when collapsed', async () => {
+    api.experimentList = [experiment('runs/a')];
+    model.toggle('runs/a');
+    await model.refreshExperiments();
+    const first = model.lineages.get('runs/a')!.value!;
+    expect(first.nodes.map(n => n.step)).toEqual(['train', 'prune']);
+    await model.refreshExperiments();
+    expect(model.lineages.get('runs/a')!.value).toBe(first); // an unchanged answer keeps its object
+    api.lineage = () => Promise.reject(new ApiError('unreadable', 400));
+    await model.refreshExperiments();
+    expect(model.lineages.get('runs/a')).toEqual({ value: first, error: 'unreadable' });
+    model.toggle('runs/a');
+    expect(model.lineages.has('runs/a')).toBe(false);
+  });
+
+  it('keeps the experiments ticked for a comparison in order', () => {
+    model.select('runs/b', true);
+    model.select('runs/a', true);
+    model.select('runs/c', true);
+    model.select('runs/a', false);
+    expect([...model.selected]).toEqual(['runs/b', 'runs/c']);
+    expect(changes).toBe(4);
+  });
+
+  it('tells when a running experiment ends, once', async () => {
+    const ended: string[] = [];
+    model.ended.connect((_, runs) => ended.push(...runs.map(r => `${r.path}:${r.status}`)));
+    api.experimentList = [experiment('a', { status: 'running' })];
+    await model.refreshExperiments();
+    api.experimentList = [experiment('a', { status: 'failed' })];
+    await model.refreshExperiments();
+    await model.refreshExperiments();
+    expect(ended).toEqual(['a:failed']);
+  });
+
+  it('asks the server to stop a run and reports a refusal', async () => {
+    await model.stop('runs/a');
+    expect(api.calls).toContain('stop runs/a');
+    expect(model.stopping.has('runs/a')).toBe(true);
+    api.stop = () => Promise.reject(new ApiError("'runs/a' is finished, not running", 409));
+    await expect(model.stop('runs/a')).rejects.toThrow('not running');
+    expect(model.stopping.has('runs/a')).toBe(false);
   });
 
   it('shows one more page at a time', () => {
