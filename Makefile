@@ -41,7 +41,7 @@ lab: install
 
 test: install browser
 	npm test --silent
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q --durations=25 tests
 
 bench: install devkit
 	$(PY) bench/convert.py
