@@ -211,8 +211,8 @@ def generate(out_dir, num_images=100, *, width=960, height=544, domain="source",
     _check_args(num_images, width, height, task, image_format, crop_size, workers, seed)
     if max_distance is not None and (isinstance(max_distance, bool) or not isinstance(max_distance, (int, float))
                                      or not math.isfinite(max_distance) or not 5 <= max_distance <= 500):
-        raise SpecError(f"max_distance={max_distance!r}: must be a number of metres from 5 to 500, "
-                        "or None for the default depths.")
+        raise SpecError(f"max_distance={max_distance!r}: must be a number of metres from 5 to 500 "
+                        "(leave it out for the default depths).")
     dom = resolve_domain(domain)
     seed = int(seed)
     out = ensure_writable_dir(Path(out_dir).expanduser())
