@@ -8,7 +8,7 @@ and at the end), evaluate on the held-out target fold. Prints each step's wall a
     python bench/quick_profile.py NAME IMAGE_W IMAGE_H INPUT_W INPUT_H N_SOURCE N_TARGET LAYERS BATCH \
         PRETRAIN_EPOCHS FINETUNE_EPOCHS PRETRAIN_LR FINETUNE_LR [--work=/tmp/quick_profile] [--max_distance=M]
     python bench/quick_profile.py base 320 192 128 80 48 32 10 8 3 2 1e-3 5e-4    # the profile until issue 16
-    python bench/quick_profile.py R2 400 240 160 96 64 96 10 4 5 4 3e-3 1.5e-3 --max_distance=20   # the profile now
+    python bench/quick_profile.py R7 400 240 160 96 64 96 10 4 8 6 3e-3 1.5e-3 --max_distance=20   # the profile now
 """
 
 from __future__ import annotations
