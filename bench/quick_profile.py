@@ -2,24 +2,27 @@
 
 Runs the quick profile's first half with the `tlt` CLI in a scratch folder: generate a source and a
 target domain, convert both, pretrain on the source, fine-tune on the target (L1, validated at half-time
-and at the end), evaluate on the held-out target fold. Prints each step's seconds and the KITTI table
+and at the end), evaluate on the held-out target fold. Prints each step's wall and CPU seconds and the KITTI table
 (moderate mAP is the issue-16 goal: >= 10 %, nonzero for every class, within the quick budget).
 
     python bench/quick_profile.py NAME IMAGE_W IMAGE_H INPUT_W INPUT_H N_SOURCE N_TARGET LAYERS BATCH \
-        PRETRAIN_EPOCHS FINETUNE_EPOCHS PRETRAIN_LR FINETUNE_LR [--work /tmp/quick_profile]
+        PRETRAIN_EPOCHS FINETUNE_EPOCHS PRETRAIN_LR FINETUNE_LR [--work=/tmp/quick_profile] [--max_distance=M]
     python bench/quick_profile.py base 320 192 128 80 48 32 10 8 3 2 1e-3 5e-4    # the profile until issue 16
+    python bench/quick_profile.py R7 400 240 160 96 64 96 10 4 8 6 3e-3 1.5e-3 --max_distance=20   # the profile now
 """
 
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-args = [a for a in sys.argv[1:] if not a.startswith("--work")]
+args = [a for a in sys.argv[1:] if not a.startswith("--")]
 work = next((a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("--work=")), "/tmp/quick_profile")
+max_distance = next((a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("--max_distance=")), None)
 name, iw, ih, nw, nh, ns, nt, layers, bs, pe, fe, plr, flr = args[:13]
 iw, ih, nw, nh, ns, nt, layers, bs, pe, fe = map(int, (iw, ih, nw, nh, ns, nt, layers, bs, pe, fe))
 plr, flr = float(plr), float(flr)
@@ -70,13 +73,15 @@ def conv(d):
 ''' + "".join(f'target_class_mapping {{ key: "{c}" value: "{c}" }}\n' for c in CLASSES)
 
 
-T = {}
+T, CPU = {}, {}
 
 
 def run(step, *argv):
-    t = time.time()
+    t, before = time.time(), resource.getrusage(resource.RUSAGE_CHILDREN)
     r = subprocess.run([TLT, *argv], capture_output=True, text=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     T[step] = round(time.time() - t, 1)
+    CPU[step] = round(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, 1)
     if r.returncode:
         print(r.stdout[-2000:], r.stderr[-3000:]); sys.exit(1)
     return r
@@ -84,7 +89,8 @@ def run(step, *argv):
 
 Path("s").mkdir(exist_ok=True)
 for dom, n, seed in (("source", ns, 1), ("target", nt, 2)):
-    run("gen_" + dom, "generate", "-o", f"data/{dom}", "--domain", dom, "-n", str(n), "--width", str(iw), "--height", str(ih), "--seed", str(seed), "--overwrite", "-q")
+    near = ["--max_distance", max_distance] if max_distance else []
+    run("gen_" + dom, "generate", "-o", f"data/{dom}", "--domain", dom, "-n", str(n), "--width", str(iw), "--height", str(ih), "--seed", str(seed), "--overwrite", "-q", *near)
     Path(f"s/conv_{dom}.cfg").write_text(conv(f"data/{dom}"))
     run("conv_" + dom, "dataset-convert", "-d", f"s/conv_{dom}.cfg", "-o", f"tf/{dom}/kitti", "--overwrite", "-q")
 Path("s/src.cfg").write_text(spec("tf/source/kitti-fold-*", pe, max_lr=plr, period=max(1, pe // 2)))
@@ -92,5 +98,6 @@ run("pretrain", "train", "detection", "-e", "s/src.cfg", "-r", "runs/source")
 Path("s/tgt.cfg").write_text(spec("tf/target/kitti-fold-*", fe, pretrained="runs/source/weights/model.keras", reg="L1", weight=3e-5, max_lr=flr, period=max(1, fe // 2)))
 run("finetune", "train", "detection", "-e", "s/tgt.cfg", "-r", "runs/target")
 r = run("evaluate", "evaluate", "detection", "-e", "s/tgt.cfg", "-m", "runs/target/weights/model.keras", "-q")
-print(name, args[1:], T, "total", round(sum(T.values()), 1))
+print(name, args[1:], f"max_distance={max_distance}", "wall s", T, "total", round(sum(T.values()), 1))
+print("CPU s", CPU, "total", round(sum(CPU.values()), 1))
 print(r.stdout[-1500:], r.stderr[-1500:])

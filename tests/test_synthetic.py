@@ -109,6 +109,21 @@ def test_heights_span_kitti_difficulties(tmp_path):
     assert max(truncated) > 0.15, "truncated objects at the image border"
 
 
+def test_max_distance_brings_objects_near(tmp_path):
+    """--max_distance caps the labelled objects' depth, so small frames hold more moderate-size boxes."""
+    far = generate(tmp_path / "far", 12, width=W, height=H, seed=5, workers=1, progress=False)
+    near = generate(tmp_path / "near", 12, width=W, height=H, seed=5, workers=1, progress=False,
+                    max_distance=15)
+    rows = {name: [r for p in sorted((tmp_path / name / "label_2").glob("*.txt")) for r in parse_labels(p)]
+            for name in ("far", "near")}
+    assert max(r["z"] for r in rows["far"]) > 20
+    assert rows["near"] and max(r["z"] for r in rows["near"]) <= 15 * 1.01
+    tall = {name: sum(r["y2"] - r["y1"] >= 25 for r in rows[name]) / len(rows[name]) for name in rows}
+    assert tall["near"] > tall["far"]
+    assert json.loads((tmp_path / "near" / "generate.json").read_text())["max_distance"] == 15
+    assert far.num_images == near.num_images == 12
+
+
 def test_some_images_are_empty():
     dom = DOMAINS["source"]
     empty = sum(not build_scene(image_rng(0, i, dom), W, H, dom).labels for i in range(120))
@@ -188,6 +203,7 @@ def test_unwritable_output(tmp_path):
     ({"image_format": "bmp"}, ["'jpg'", "'png'"]),
     ({"workers": 0}, ["workers"]),
     ({"seed": -1}, ["seed"]),
+    ({"max_distance": 2}, ["max_distance", "5 to 500"]),
 ])
 def test_bad_arguments(tmp_path, kwargs, words):
     args = {"num_images": 1, "width": W, "height": H, "progress": False, **kwargs}

@@ -18,6 +18,9 @@ def _generate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed: same seed, same images (default 0)")
     p.add_argument("--image_format", choices=["jpg", "png"], default="jpg")
     p.add_argument("--crop_size", type=int, default=64, help="classification crop size (default 64)")
+    p.add_argument("--max_distance", type=float, default=None, metavar="METRES",
+                   help="detection: place objects no farther than this (default: up to 50-75 m), "
+                   "so that small frames still hold objects of KITTI's moderate size")
     p.add_argument("-j", "--workers", type=int, default=None, help="worker processes (default: all cores)")
     _common(p)
 
@@ -28,7 +31,8 @@ def _generate(args):
     return generate(args.output_dir, args.num_images, width=args.width, height=args.height,
                     domain=args.domain, seed=args.seed, task=args.task,
                     image_format=args.image_format, workers=args.workers,
-                    overwrite=args.overwrite, crop_size=args.crop_size, progress=not args.quiet)
+                    overwrite=args.overwrite, crop_size=args.crop_size, progress=not args.quiet,
+                    max_distance=args.max_distance)
 
 
 def _validate_args(p: argparse.ArgumentParser) -> None:

@@ -106,10 +106,17 @@ def _crossing(rng: np.random.Generator, spread: float) -> float:
     return (0.0 if rng.random() < 0.5 else math.pi) + float(rng.normal(0, spread))
 
 
-def _pose(rng: np.random.Generator, cls: str, street: Street) -> tuple[float, float, float]:
+def depth_range(cls: str, max_distance: float | None = None) -> tuple[float, float]:
+    """The class's DEPTH_RANGE, its far end capped at `max_distance` metres (None: no cap)."""
+    lo, hi = DEPTH_RANGE[cls]
+    return (lo, hi) if max_distance is None else (lo, max(lo, min(hi, float(max_distance))))
+
+
+def _pose(rng: np.random.Generator, cls: str, street: Street,
+          max_distance: float | None = None) -> tuple[float, float, float]:
     """A (x, z, ry) on the street plausible for the class (lanes, parking, sidewalks, crossings)."""
     L, R = street.left, street.right
-    z = _log_uniform(rng, *DEPTH_RANGE[cls])
+    z = _log_uniform(rng, *depth_range(cls, max_distance))
     if cls == "car":
         mode = rng.choice(4, p=[0.5, 0.2, 0.2, 0.1])
         if mode == 0:                                   # driving in a lane
@@ -122,7 +129,7 @@ def _pose(rng: np.random.Generator, cls: str, street: Street) -> tuple[float, fl
             x = R - 1.1 if right else L + 1.1
             return x, z, (-1 if rng.random() < 0.8 else 1) * math.pi / 2 + float(rng.normal(0, 0.05))
         if mode == 2:                                   # crossing at a junction: side views
-            z = float(rng.uniform(8.0, 45.0))
+            z = float(rng.uniform(8.0, 45.0 if max_distance is None else max(8.0, min(45.0, max_distance))))
             x = float(rng.uniform(L - 6, R + 6))
             return x, z, _crossing(rng, 0.12)
         return float(rng.uniform(L, R)), z, float(rng.uniform(-math.pi, math.pi))
@@ -161,14 +168,14 @@ def _in_view(cam: Camera, x: float, z: float, margin: float = 0.2) -> bool:
     return -margin * cam.width < u < (1 + margin) * cam.width
 
 
-def _place_objects(rng, cam, dom, street, count, spots) -> list[Item]:
+def _place_objects(rng, cam, dom, street, count, spots, max_distance=None) -> list[Item]:
     classes = list(CLASS_MIX)
     probs = np.array([CLASS_MIX[c] for c in classes])
     items = []
     for _ in range(count):
         cls = classes[int(rng.choice(len(classes), p=probs))]
         for _try in range(10):
-            x, z, ry = _pose(rng, cls, street)
+            x, z, ry = _pose(rng, cls, street, max_distance)
             if _in_view(cam, x, z) and _free(spots, x, z, FOOTPRINT[cls]):
                 spots.append((x, z, FOOTPRINT[cls]))
                 items.append(BUILDERS[cls](rng, cam, dom, x, z, ry))
@@ -260,8 +267,13 @@ def _mark(occ: np.ndarray, r: tuple) -> None:
 
 
 def build_scene(rng: np.random.Generator, width: int, height: int, dom: Domain, *,
-                empty: bool | None = None, count: int | None = None, extra_clutter: int = 0) -> Scene:
-    """Lay out one frame: camera, street, objects (none if empty), clutter and labels."""
+                empty: bool | None = None, count: int | None = None, extra_clutter: int = 0,
+                max_distance: float | None = None) -> Scene:
+    """Lay out one frame: camera, street, objects (none if empty), clutter and labels.
+
+    `max_distance` (metres) caps how far away labelled objects are placed (clutter is unchanged),
+    e.g. build_scene(rng, 400, 240, TARGET, max_distance=20.0) for near, larger objects.
+    """
     cam = make_camera(rng, width, height, dom)
     street = sample_street(rng)
     background = draw_background(rng, cam, dom, street)
@@ -270,7 +282,7 @@ def build_scene(rng: np.random.Generator, width: int, height: int, dom: Domain, 
     if count is None:
         count = int(rng.integers(OBJECTS_PER_IMAGE[0], OBJECTS_PER_IMAGE[1] + 1))
     spots: list = []
-    items = [] if empty else _place_objects(rng, cam, dom, street, count, spots)
+    items = [] if empty else _place_objects(rng, cam, dom, street, count, spots, max_distance)
     items += _place_clutter(rng, cam, dom, street, spots, extra_clutter)
     items.sort(key=lambda it: -it.depth)
     return Scene(cam, street, background, items, compute_labels(items, width, height))
