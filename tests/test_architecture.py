@@ -110,7 +110,7 @@ def test_a_model_inside_an_experiment_writes_under_it(tmp_path, model, root):
 
 
 def test_the_layout_names_are_public():
-    assert ARTIFACT_DIRS == {"weights", "tensorboard", "evaluate", "prune", "export"}
+    assert ARTIFACT_DIRS == {"weights", "tensorboard", "evaluate", "prune", "export", "infer"}
     assert CHECKPOINT.match("model_epoch_007.keras") and not CHECKPOINT.match("model.keras")
 
 
