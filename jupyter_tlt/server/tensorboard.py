@@ -4,8 +4,8 @@ One TensorBoard process per experiment, started on first request on loopback (ne
 outside); `TensorBoardProxy` forwards `<base_url>tlt/tensorboard/<id>/<path>` to its `/<path>`, only for
 clients Jupyter has authenticated (TensorBoard's pages use relative URLs, so they work below any prefix). A TensorBoard whose process ended is started again.
 
-    >>> boards = TensorBoards("/srv/work", base_url="/")
-    >>> boards.start("runs/detect").url
+    >>> boards = TensorBoards(base_url="/")
+    >>> boards.start(Path("/srv/work/runs/detect")).url
     '/tlt/tensorboard/3f2a9c.../'
 """
 
@@ -23,6 +23,7 @@ from pathlib import Path
 from jupyter_server.utils import url_path_join
 
 from ..errors import TltError
+from ..experiments import Experiment
 
 START_TIMEOUT_S = 90
 
@@ -52,7 +53,7 @@ class TensorBoards:
 
     def start(self, folder: Path) -> Board:
         """The running TensorBoard of `folder` (an experiment), started if needed (blocks until it answers)."""
-        logdir = folder / "tensorboard"
+        logdir = Experiment(folder).tensorboard_dir
         if not logdir.is_dir():
             raise TltError(f"{folder.name}: no tensorboard/ folder yet; it appears once a training has run an epoch")
         board_id = hashlib.sha256(str(folder).encode()).hexdigest()[:16]
