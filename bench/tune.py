@@ -1,7 +1,7 @@
 """Benchmark of issue 21: pruning to a target (requested vs achieved) and post-processing tuning.
 
     python bench/tune.py targets [--arch resnet --layers 18 --width 256 --height 160 --classes 4]
-    python bench/tune.py postprocessing -m demo/runs/finetune/weights/model.keras [--trials 60]
+    python bench/tune.py postprocessing -m demo/runs/target/weights/model.keras [--trials 60]
 
 `targets`: the benchmark profile's DetectNet_v2 (resnet18, 256x160, 4 classes), its filters scaled by
 random factors in [0.02, 1] (a trained model's spread of filter norms; the weights are not trained),
