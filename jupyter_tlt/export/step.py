@@ -25,6 +25,7 @@ import numpy as np
 from .. import atomic
 from ..errors import DataError, OutputError, TltError
 from ..model_info import METADATA_KEY, onnx_info
+from ..table_cells import file_size
 from .formats import DATA_TYPES
 
 FP32_TOLERANCE = 1e-4
@@ -59,7 +60,7 @@ class ExportResult:
     def __str__(self) -> str:
         lines = [f"Exported {self.model_path} ({self.data_type}) in {self.seconds:.1f}s: "
                  f"inputs {', '.join(self.input_names)}; outputs {', '.join(self.output_names)}"]
-        lines += [f"  {what:<18} {p}  ({p.stat().st_size / 2**20:.2f} MB)" for what, p in self.files.items()]
+        lines += [f"  {what:<18} {p}  ({file_size(p.stat().st_size)})" for what, p in self.files.items()]
         for name, diff in self.check.items():
             if name in self.tolerance:
                 verdict = "ok" if diff <= self.tolerance[name] else "FAILED"
