@@ -20,8 +20,8 @@ import numpy as np
 
 from .. import atomic
 from ..errors import UsageError
+from ..metrics.detection import LEVELS
 
-LEVELS = ("easy", "moderate", "hard", "all")
 # searched per class: (low, high, log scale); NMS models search their own two instead of DBSCAN's
 DBSCAN_SPACE = {"coverage_threshold": (0.001, 0.5, True), "dbscan_eps": (0.05, 0.6, False),
                 "dbscan_min_samples": (0.01, 2.0, True), "dbscan_confidence_threshold": (0.0, 0.5, False),

@@ -27,11 +27,12 @@ from pathlib import Path
 from typing import Any
 
 from .. import atomic
+from ..data.kitti import DIFFICULTIES
 from ..errors import TltError, UsageError
 from .space import Param, apply, check_space, load_space, parse_flags
 
 PRUNERS = ("median", "hyperband", "none")
-LEVELS = ("easy", "moderate", "hard")  # the levels `evaluate` scores (and writes to metrics.json)
+LEVELS = tuple(DIFFICULTIES)  # the levels `evaluate` scores (and writes to metrics.json)
 STUDY = "tune"
 
 
