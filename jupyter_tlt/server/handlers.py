@@ -28,7 +28,10 @@ from ..experiment_index import ExperimentIndex, ExperimentNotFound, resolve_insi
 from ..experiments import Experiment
 from ..registry import NotInRegistry, Registry
 from ..registry.manifest import check_name, newest_first
-from .dashboard import MAX_COMPARE, compare_answer, lineage_answer
+from ..tuning.listing import group_searches
+from .dashboard import MAX_COMPARE, compare_body, lineage_answer
+from .encoding import encode
+from .gallery import DEFAULT_LIMIT, MAX_LIMIT, gallery_page, image_bytes
 from .tensorboard import TensorBoards
 from .viewers import NotViewable, view
 from .bounds import check_body, check_job_id, check_path, shown_uri
@@ -37,24 +40,6 @@ from .jobs import JobManager, UnknownJob
 API_VERSION = 1
 DEFAULT_DEST = "pretrained"
 _VERSION_FIELDS = ("created", "size", "metrics", "description")
-
-
-def encode(data: Any) -> str:
-    """JSON that browsers accept: NaN and infinities (JSON has neither) become null."""
-    try:
-        return json.dumps(data, allow_nan=False)
-    except ValueError:
-        return json.dumps(_finite(data), allow_nan=False)
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
 
 
 @dataclass
@@ -68,7 +53,7 @@ class Context:
     jobs: JobManager = field(init=False)
     tensorboards: TensorBoards = field(init=False)
 
-    _listing: tuple[list, bytes] = field(init=False, default=([], b""))
+    _listing: tuple[tuple, bytes] = field(init=False, default=((), b""))
 
     def __post_init__(self) -> None:
         self.root = Path(self.root).expanduser().resolve()
@@ -83,10 +68,11 @@ class Context:
     def experiments_body(self) -> bytes:
         """The experiments answer, encoded again only when a summary changed (a warm poll only stats files)."""
         rows = self.index.summaries()
+        searches = group_searches(self.root, rows)  # which experiments are trials of a tune or compress
         with self._lock:
-            if not self._listing[1] or rows != self._listing[0]:
-                body = encode({"root": self.display_root, "experiments": rows}).encode()
-                self._listing = (rows, body)
+            if not self._listing[1] or (rows, searches) != self._listing[0]:
+                body = encode({"root": self.display_root, "experiments": rows, "searches": searches}).encode()
+                self._listing = ((rows, searches), body)
             return self._listing[1]
 
 
@@ -248,7 +234,8 @@ class CompareHandler(_Handler):
                                 "select fewer")
         for path in paths:
             self.checked(check_path, path, "experiment path")
-        self.reply(await self.blocking(compare_answer, self.tlt.index, paths))
+        # encoded in the thread pool too: a 10-run answer is ~50 KB of JSON, kept while no run changed
+        self.finish(await self.blocking(compare_body, self.tlt.index, paths))
 
 
 class StopHandler(_Handler):
@@ -336,6 +323,41 @@ class ViewHandler(_Handler):
         self.reply(await self.blocking(answer))
 
 
+class GalleryHandler(_Handler):
+    """GET gallery/<inference run>?offset=0&limit=60: a page of its images with their detections."""
+
+    @tornado.web.authenticated
+    async def get(self, path: str) -> None:
+        self.checked(check_path, path, "inference run path")
+        offset = self._count("offset", 0, 0, None)
+        limit = self._count("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+        self.reply(await self.blocking(gallery_page, self.tlt.root, path, offset, limit))
+
+    def _count(self, name: str, default: int, low: int, high: int | None) -> int:
+        raw = self.get_query_argument(name, str(default))
+        if not (raw.isascii() and raw.isdigit()) or len(raw) > 9 or int(raw) < low or (high and int(raw) > high):
+            bounds = f"{low} to {high}" if high else f"{low} or more"
+            raise ApiError(400, f"{name}={quote_input(raw, 20)}: give a whole number, {bounds}")
+        return int(raw)
+
+
+class ImageHandler(_Handler):
+    """GET image/<path>[?thumbnail=1]: an image under the experiments root (a gallery's), or its thumbnail."""
+
+    @tornado.web.authenticated
+    async def get(self, path: str) -> None:
+        self.checked(check_path, path, "image path")
+        thumbnail = self.get_query_argument("thumbnail", "0") not in ("0", "")
+        data, content_type = await self.blocking(image_bytes, self.tlt.root, path, thumbnail)
+        self.set_header("Content-Type", content_type)
+        self.set_header("Cache-Control", "private, max-age=300")  # tornado's ETag answers a revalidation
+        self.finish(data)
+
+    def finish(self, *args: Any, **kwargs: Any) -> Any:
+        # APIHandler.finish labels every answer JSON; an image keeps its own type (errors set theirs)
+        return JupyterHandler.finish(self, *args, **kwargs)
+
+
 def display_root(root: Path, server_root: str | os.PathLike) -> str:
     """The experiments root as the file browser names it: relative to the server root ('' if the same)."""
     root, server = Path(root).expanduser().resolve(), Path(server_root).expanduser().resolve()
@@ -361,6 +383,8 @@ def setup_handlers(web_app: tornado.web.Application, context: Context) -> None:
         (url_path_join(api, "lineage", "(.+)"), LineageHandler),
         (url_path_join(api, "compare"), CompareHandler),
         (url_path_join(api, "view", "(.+)"), ViewHandler),
+        (url_path_join(api, "gallery", "(.+)"), GalleryHandler),
+        (url_path_join(api, "image", "(.+)"), ImageHandler),
         (url_path_join(api, "stop", "(.+)"), StopHandler),
         (url_path_join(api, "tensorboard", "(.+)"), TensorBoardHandler),
         (url_path_join(web_app.settings["base_url"], "tlt", "tensorboard", "([0-9a-f]{16})") + "(/.*)?",
