@@ -5,6 +5,7 @@ import type {
   CompareAnswer,
   ExperimentDetail,
   ExperimentListing,
+  GalleryPage,
   Job,
   LineageAnswer,
   RegistryListing,
@@ -86,6 +87,9 @@ export interface TltApi {
   view(path: string): Promise<ViewAnswer>;
   stop(path: string): Promise<{ path: string; stop: string }>;
   tensorboard(path: string): Promise<{ path: string; url: string }>;
+  gallery(path: string, offset: number, limit: number): Promise<GalleryPage>;
+  /** The URL of an image under the experiments root (for <img>: the login cookie authenticates it). */
+  imageUrl(path: string, thumbnail: boolean): string;
 }
 
 /** The query of GET compare: ?path=A&path=B (each path percent-encoded). */
@@ -115,6 +119,9 @@ export function restApi(
     compare: paths => requestAPI(['compare'], {}, settings, compareQuery(paths)),
     view: path => get('view', path),
     stop: path => requestAPI(['stop', path], { method: 'POST', body: '' }, settings),
-    tensorboard: path => requestAPI(['tensorboard', path], { method: 'POST', body: '' }, settings)
+    tensorboard: path => requestAPI(['tensorboard', path], { method: 'POST', body: '' }, settings),
+    gallery: (path, offset, limit) =>
+      requestAPI(['gallery', path], {}, settings, `offset=${offset}&limit=${limit}`),
+    imageUrl: (path, thumbnail) => apiUrl(settings.baseUrl, 'image', path) + (thumbnail ? '?thumbnail=1' : '')
   };
 }

@@ -3,10 +3,13 @@ import * as React from 'react';
 
 import { Message, Section } from './components';
 import { formatBestMetric, formatBytes, formatEpochs } from './format';
+import { galleryFolders } from './gallery';
 import { paginate, type Remote } from './model';
 import { distinguishingNames, historyRows, wrapPieces } from './names';
+import { groupBySearch, trialFacts, type ListEntry } from './searches';
+import { SearchRow } from './searchView';
 import { epochTiming, formatDuration } from './timing';
-import type { Experiment, ExperimentDetail, ExperimentListing, LineageAnswer } from './types';
+import type { Experiment, ExperimentDetail, ExperimentListing, LineageAnswer, SearchTrial } from './types';
 
 export interface ExperimentsActions {
   toggle(path: string): void;
@@ -17,6 +20,8 @@ export interface ExperimentsActions {
   compare(paths: string[]): void;
   stop(path: string): void;
   tensorboard(path: string): void;
+  gallery(path: string): void;
+  toggleSearch(path: string): void;
 }
 
 /** Every experiment under the root, a page at a time, each expandable to its artifacts. */
@@ -28,6 +33,7 @@ export function ExperimentsView(props: {
   lineages: ReadonlyMap<string, Remote<LineageAnswer>>;
   selected: ReadonlySet<string>;
   stopping: ReadonlySet<string>;
+  expandedSearches: ReadonlySet<string>;
   actions: ExperimentsActions;
 }): JSX.Element {
   return (
@@ -38,7 +44,7 @@ export function ExperimentsView(props: {
 }
 
 function ExperimentsBody(props: Parameters<typeof ExperimentsView>[0]): JSX.Element {
-  const { experiments, pages, expanded, details, lineages, selected, stopping, actions } = props;
+  const { experiments, pages, expanded, details, lineages, selected, stopping, expandedSearches, actions } = props;
   const listing = experiments.value;
   if (listing === null) {
     return experiments.error === null ? (
@@ -47,8 +53,40 @@ function ExperimentsBody(props: Parameters<typeof ExperimentsView>[0]): JSX.Elem
       <Message kind="error">Could not list the experiments: {experiments.error}</Message>
     );
   }
-  const { shown, remaining } = paginate(listing.experiments, pages);
+  const entries = React.useMemo(
+    () => groupBySearch(listing.experiments, listing.searches),
+    [listing.experiments, listing.searches]
+  );
+  const { shown, remaining } = paginate(entries, pages);
   const names = distinguishingNames(listing.experiments.map(e => e.path));
+  const row = (experiment: Experiment, trial?: SearchTrial, objective?: string | null) => (
+    <ExperimentRow
+      key={experiment.path}
+      experiment={experiment}
+      expanded={expanded.has(experiment.path)}
+      detail={details.get(experiment.path)}
+      lineage={lineages.get(experiment.path)}
+      shortName={trial ? experiment.path.split('/').pop()! : names.get(experiment.path) ?? experiment.path}
+      selected={selected.has(experiment.path)}
+      stopping={stopping.has(experiment.path)}
+      trial={trial}
+      objective={objective}
+      actions={actions}
+    />
+  );
+  const entry = (item: ListEntry) =>
+    item.kind === 'experiment' ? (
+      row(item.experiment)
+    ) : (
+      <SearchRow
+        key={item.key}
+        search={item.search}
+        expanded={expandedSearches.has(item.search.path)}
+        actions={actions}
+      >
+        {item.trials.map(({ experiment, trial }) => row(experiment, trial, item.search.objective))}
+      </SearchRow>
+    );
   const ticked = listing.experiments.filter(e => selected.has(e.path)).map(e => e.path);
   return (
     <>
@@ -75,21 +113,7 @@ function ExperimentsBody(props: Parameters<typeof ExperimentsView>[0]): JSX.Elem
           <code>%tlt train detection -e SPEC -r RESULTS_DIR</code> in a notebook to start one.
         </Message>
       ) : (
-        <ul className="jp-tlt-list">
-          {shown.map(experiment => (
-            <ExperimentRow
-              key={experiment.path}
-              experiment={experiment}
-              expanded={expanded.has(experiment.path)}
-              detail={details.get(experiment.path)}
-              lineage={lineages.get(experiment.path)}
-              shortName={names.get(experiment.path) ?? experiment.path}
-              selected={selected.has(experiment.path)}
-              stopping={stopping.has(experiment.path)}
-              actions={actions}
-            />
-          ))}
-        </ul>
+        <ul className="jp-tlt-list">{shown.map(entry)}</ul>
       )}
       {remaining > 0 && (
         <button
@@ -113,6 +137,9 @@ const ExperimentRow = React.memo(function ExperimentRow(props: {
   shortName: string;
   selected: boolean;
   stopping: boolean;
+  /** Its outcome in a search, for a trial shown under its search. */
+  trial?: SearchTrial;
+  objective?: string | null;
   actions: ExperimentsActions;
 }): JSX.Element {
   const { experiment, expanded, detail, lineage, actions } = props;
@@ -120,6 +147,7 @@ const ExperimentRow = React.memo(function ExperimentRow(props: {
   const running = experiment.status === 'running';
   const timing = running && detail?.value ? epochTiming(detail.value.history, experiment.epoch, experiment.epochs) : null;
   const facts = [
+    props.trial && trialFacts(props.trial, props.objective ?? null),
     experiment.task,
     experiment.arch,
     formatEpochs(experiment),
@@ -133,6 +161,7 @@ const ExperimentRow = React.memo(function ExperimentRow(props: {
       data-testid="jp-tlt-experiment"
       data-path={experiment.path}
       data-status={experiment.status}
+      data-trial-state={props.trial?.state}
     >
       <div className="jp-tlt-row">
       <input
@@ -183,11 +212,36 @@ const ExperimentRow = React.memo(function ExperimentRow(props: {
           Open in TensorBoard
         </button>
       )}
+      {expanded && detail?.value && <GalleryLinks detail={detail.value} open={actions.gallery} />}
       {expanded && <History lineage={lineage} open={actions.open} />}
       {expanded && <Artifacts detail={detail} open={actions.open} />}
     </li>
   );
 });
+
+/** A button per inference run among the artifacts: its images as a gallery in the main area. */
+function GalleryLinks(props: { detail: ExperimentDetail; open: (path: string) => void }): JSX.Element | null {
+  const folders = galleryFolders(props.detail.artifacts);
+  if (folders.length === 0) {
+    return null;
+  }
+  return (
+    <div className="jp-tlt-gallery-links">
+      {folders.map(folder => (
+        <button
+          key={folder.path}
+          className="jp-tlt-button"
+          data-testid="jp-tlt-gallery-open"
+          data-path={folder.path}
+          title={`Open the annotated images of ${folder.path} as a gallery, with their detections`}
+          onClick={() => props.open(folder.path)}
+        >
+          Gallery: {folder.path.split('/').pop()}/ ({folder.images} images)
+        </button>
+      ))}
+    </div>
+  );
+}
 
 function Artifacts(props: {
   detail: Remote<ExperimentDetail> | undefined;

@@ -10,6 +10,7 @@ import { INotebookTracker } from '@jupyterlab/notebook';
 
 import { restApi } from './api';
 import { CompareWidget } from './compareView';
+import { GalleryWidget } from './galleryView';
 import { pullCellSource } from './format';
 import { SidebarModel } from './model';
 import { insertCodeCellBelow } from './notebook';
@@ -17,6 +18,9 @@ import { UnquotableValue } from './quote';
 import { TltSidebar } from './sidebar';
 import { CLIENT_VERSION } from './version';
 import { FILE_TYPES, ViewerFactory } from './viewers';
+
+/** Opens an inference run's gallery: `app.commands.execute('jupyter-tlt:open-gallery', { path })`. */
+const GALLERY_COMMAND = 'jupyter-tlt:open-gallery';
 
 const plugin: JupyterFrontEndPlugin<void> = {
   id: 'jupyter-tlt:plugin',
@@ -31,6 +35,23 @@ const plugin: JupyterFrontEndPlugin<void> = {
   ) => {
     const api = restApi(app.serviceManager.serverSettings);
     const model = new SidebarModel(api, CLIENT_VERSION);
+    // an inference run's images as a gallery in the main area; one tab per run, reused
+    app.commands.addCommand(GALLERY_COMMAND, {
+      label: args => `Open the gallery of ${args.path ?? 'an inference run'}`,
+      caption: 'The annotated images of a tlt infer run, with their detections',
+      execute: args => {
+        const path = String(args.path ?? '');
+        const open = [...app.shell.widgets('main')].find(w => w instanceof GalleryWidget && w.path === path);
+        if (open) {
+          app.shell.activateById(open.id);
+          void (open as GalleryWidget).model.reload();
+          return;
+        }
+        const widget = new GalleryWidget(api, path);
+        app.shell.add(widget, 'main');
+        app.shell.activateById(widget.id);
+      }
+    });
     const sidebar = new TltSidebar(model, {
       insertPullCell: (name, version) => {
         let source: string;
@@ -63,6 +84,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         }
         app.shell.add(new CompareWidget(api, paths), 'main');
       },
+      gallery: path => void app.commands.execute(GALLERY_COMMAND, { path }),
       notify: (kind, message) => void Notification.emit(message, kind, { autoClose: 8000 }),
       tensorboard: path => {
         const id = Notification.emit(`Starting TensorBoard for ${path}…`, 'in-progress', { autoClose: false });

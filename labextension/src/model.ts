@@ -155,6 +155,8 @@ export class SidebarModel {
   readonly lineages = new Map<string, Remote<LineageAnswer>>();
   /** Experiments asked to stop (until they are no longer running). */
   readonly stopping = new Set<string>();
+  /** Searches (by folder) whose trials are shown. */
+  readonly expandedSearches = new Set<string>();
   /** Experiments ticked for a comparison, in the order they were ticked. */
   readonly selected = new Set<string>();
   /** Pulls started in this session, by `name@version`. */
@@ -214,14 +216,17 @@ export class SidebarModel {
     }
     const previous = this.experiments.value?.experiments ?? [];
     const experiments = reconcile(previous, orderExperiments(listing.experiments), e => e.path);
+    const before = this.experiments.value?.searches ?? [];
+    const searches = reconcile(before, listing.searches ?? [], s => s.path);
     const unchanged =
       experiments === previous &&
+      searches === before &&
       listing.root === this.experiments.value?.root &&
       this.experiments.error === null;
     if (!unchanged) {
       const ended = endedRuns(previous, experiments);
       this._set(() => {
-        this.experiments = { value: { ...listing, experiments }, error: null };
+        this.experiments = { value: { ...listing, experiments, searches }, error: null };
         ended.forEach(e => this.stopping.delete(e.path));
       });
       if (ended.length > 0) {
@@ -246,6 +251,11 @@ export class SidebarModel {
     }
     this._set(() => this.expanded.add(path));
     void this._loadDetail(path);
+  }
+
+  /** Show or hide the trials of a search. */
+  toggleSearch(path: string): void {
+    this._set(() => (this.expandedSearches.delete(path) || this.expandedSearches.add(path)));
   }
 
   /** Ask the server to stop a running training after its next checkpoint; throws the server's refusal. */

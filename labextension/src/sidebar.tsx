@@ -15,6 +15,7 @@ export interface SidebarHost {
   compare(paths: string[]): void;
   notify(kind: 'success' | 'error' | 'info', message: string): void;
   tensorboard(path: string): void;
+  gallery(path: string): void;
 }
 
 /** The "TLT" left sidebar: the handshake banner, then the registry and the experiments. */
@@ -43,6 +44,8 @@ export class TltSidebar extends ReactWidget {
       select: (path, selected) => _model.select(path, selected),
       compare: host.compare,
       tensorboard: host.tensorboard,
+      gallery: host.gallery,
+      toggleSearch: path => _model.toggleSearch(path),
       stop: path =>
         void _model.stop(path).then(
           () => host.notify('info', `Stopping ${path} after its next checkpoint; train it again to resume.`),
@@ -81,6 +84,7 @@ export class TltSidebar extends ReactWidget {
                   lineages={model.lineages}
                   selected={model.selected}
                   stopping={model.stopping}
+                  expandedSearches={model.expandedSearches}
                   actions={this._experimentsActions}
                 />
               </>

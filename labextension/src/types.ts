@@ -66,6 +66,29 @@ export interface Experiment {
 export interface ExperimentListing {
   root: string;
   experiments: Experiment[];
+  /** The searches (`tlt tune`, `tlt compress`) whose trials are among `experiments`. */
+  searches?: Search[];
+}
+
+/** One trial of a search: an experiment of the listing, with its outcome in the search. */
+export interface SearchTrial {
+  path: string;
+  /** complete, pruned, fail (tune's summary), running, or the experiment's status. */
+  state: string;
+  /** The search's objective for this trial, once the search recorded it. */
+  value: number | null;
+}
+
+/** A hyper-parameter (`tune`) or compression (`compress`) search: a folder of trial experiments. */
+export interface Search {
+  path: string;
+  name: string;
+  kind: 'tune' | 'compress';
+  state: 'running' | 'finished' | 'interrupted';
+  objective: string | null;
+  count: number;
+  best: { path: string; value: number } | null;
+  trials: SearchTrial[];
 }
 
 /** One file of an experiment's results directory. */
@@ -131,4 +154,32 @@ export interface CompareAnswer {
 export interface ViewAnswer {
   kind: 'metrics' | 'events' | 'keras' | 'onnx' | 'prune_report';
   [field: string]: unknown;
+}
+
+/** One box of an inference run's KITTI label file. */
+export interface Detection {
+  class: string;
+  /** The 16th field of the label line; null in a label file without scores. */
+  confidence: number | null;
+  /** x1, y1, x2, y2 in pixels of the image. */
+  box: [number, number, number, number];
+}
+
+/** One image of GET gallery/<run>: the annotated image and its detections. */
+export interface GalleryImage {
+  name: string;
+  path: string;
+  labels: string | null;
+  detections: Detection[];
+  /** Detections beyond those listed (a label file of every candidate may hold thousands). */
+  more: number;
+}
+
+/** GET gallery/<run>?offset=&limit=: a page of an inference run's images. */
+export interface GalleryPage {
+  path: string;
+  total: number;
+  offset: number;
+  limit: number;
+  images: GalleryImage[];
 }

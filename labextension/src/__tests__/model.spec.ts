@@ -9,7 +9,7 @@ import {
   reconcile,
   SidebarModel
 } from '../model';
-import type { CompareAnswer, Experiment, ExperimentDetail, Job, LineageAnswer, RegistryModel, ViewAnswer } from '../types';
+import type { CompareAnswer, Experiment, ExperimentDetail, Job, LineageAnswer, RegistryModel, Search, ViewAnswer } from '../types';
 
 const CLIENT = { version: '0.1.0', api: 1 };
 
@@ -129,6 +129,7 @@ describe('paginate', () => {
 class MemoryApi implements TltApi {
   versionAnswer: () => Promise<{ version: string; api: number }> = async () => CLIENT;
   experimentList: Experiment[] = [];
+  searchList: Search[] = [];
   jobStates: Job['state'][] = [];
   calls: string[] = [];
 
@@ -150,7 +151,11 @@ class MemoryApi implements TltApi {
   }
   async experiments() {
     this.calls.push('experiments');
-    return { root: '/work', experiments: this.experimentList.map(e => ({ ...e })) };
+    return {
+      root: '/work',
+      experiments: this.experimentList.map(e => ({ ...e })),
+      searches: this.searchList.map(s => ({ ...s, trials: s.trials.map(t => ({ ...t })) }))
+    };
   }
   async experiment(path: string): Promise<ExperimentDetail> {
     this.calls.push(`experiment ${path}`);
@@ -186,6 +191,13 @@ class MemoryApi implements TltApi {
   }
   async tensorboard(path: string) {
     return { path, url: `/tlt/tensorboard/0123456789abcdef/` };
+  }
+  async gallery(path: string, offset: number, limit: number) {
+    this.calls.push(`gallery ${path} ${offset} ${limit}`);
+    return { path, total: 0, offset, limit, images: [] };
+  }
+  imageUrl(path: string, thumbnail: boolean) {
+    return `/tlt/api/image/${path}${thumbnail ? '?thumbnail=1' : ''}`;
   }
 }
 
@@ -233,6 +245,31 @@ describe('SidebarModel', () => {
     const next = model.experiments.value!.experiments;
     expect(next.map(e => e.path)).toEqual(['a', 'b']);
     expect(next[0]).toBe(first[1]);
+  });
+
+  it('keeps the searches of the listing, reused while unchanged, and toggles a search open', async () => {
+    api.experimentList = [experiment('s/trials/t0'), experiment('s/trials/t1')];
+    api.searchList = [{
+      path: 's', name: 's', kind: 'tune', state: 'finished', objective: 'accuracy', count: 2,
+      best: { path: 's/trials/t1', value: 0.8 },
+      trials: [{ path: 's/trials/t0', state: 'complete', value: 0.5 }, { path: 's/trials/t1', state: 'complete', value: 0.8 }]
+    }];
+    await model.refreshExperiments();
+    const searches = model.experiments.value!.searches!;
+    expect(searches.map(s => s.path)).toEqual(['s']);
+    const before = changes;
+    await model.refreshExperiments();
+    expect(changes).toBe(before);
+    expect(model.experiments.value!.searches).toBe(searches);
+
+    api.searchList[0].state = 'running';
+    await model.refreshExperiments();
+    expect(model.experiments.value!.searches![0].state).toBe('running');
+
+    model.toggleSearch('s');
+    expect([...model.expandedSearches]).toEqual(['s']);
+    model.toggleSearch('s');
+    expect(model.expandedSearches.size).toBe(0);
   });
 
   it('keeps the last list and reports an error when a refresh fails', async () => {
