@@ -53,10 +53,7 @@ function ExperimentsBody(props: Parameters<typeof ExperimentsView>[0]): JSX.Elem
       <Message kind="error">Could not list the experiments: {experiments.error}</Message>
     );
   }
-  const entries = React.useMemo(
-    () => groupBySearch(listing.experiments, listing.searches),
-    [listing.experiments, listing.searches]
-  );
+  const entries = groupBySearch(listing.experiments, listing.searches); // linear: no memo needed
   const { shown, remaining } = paginate(entries, pages);
   const names = distinguishingNames(listing.experiments.map(e => e.path));
   const row = (experiment: Experiment, trial?: SearchTrial, objective?: string | null) => (

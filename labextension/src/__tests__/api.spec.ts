@@ -97,4 +97,16 @@ describe('restApi', () => {
     await api.experiment('runs/detect 1');
     expect(withoutQuery(requests[2])).toBe(`${BASE}tlt/api/experiments/runs/detect%201`);
   });
+
+  it('pages a gallery and builds the image URLs of its thumbnails and large images', async () => {
+    const page = { path: 'runs/d/infer', total: 0, offset: 60, limit: 60, images: [] };
+    const { requests, settings } = serverAnswering(() => json(200, page));
+    const api = restApi(settings);
+    await expect(api.gallery('runs/d/infer', 60, 60)).resolves.toEqual(page);
+    expect(requests[0].url.startsWith(`${BASE}tlt/api/gallery/runs/d/infer?offset=60&limit=60`)).toBe(true);
+    expect(api.imageUrl('runs/d/infer/images/a b.jpg', true)).toBe(
+      `${BASE}tlt/api/image/runs/d/infer/images/a%20b.jpg?thumbnail=1`
+    );
+    expect(api.imageUrl('runs/d/infer/images/1.jpg', false)).toBe(`${BASE}tlt/api/image/runs/d/infer/images/1.jpg`);
+  });
 });
