@@ -87,8 +87,13 @@ async def test_image_is_served_whole_or_as_a_thumbnail_inside_the_root_only(jp_f
     (infer_run / "images" / "link.jpg").symlink_to(outside)
     code, message = await error_of(jp_fetch, "image/runs/detect/infer/images/link.jpg")
     assert code == 400 and "outside the experiments root" in message
+    secret = tmp_path / "secret.txt"
+    write_labels(secret, [_box("secret", 0.99, 1)])
+    (infer_run / "labels" / "000004.txt").unlink()
+    (infer_run / "labels" / "000004.txt").symlink_to(secret)
     listed = await get_json(jp_fetch, "gallery/runs/detect/infer")
     assert "link.jpg" not in [i["name"] for i in listed["images"]]  # a link leaving the root is not listed either
+    assert listed["images"][4]["labels"] is None and listed["images"][4]["detections"] == []  # nor read
     (infer_run / "images" / "broken.png").write_bytes(b"not a png")
     code, message = await error_of(jp_fetch, "image/runs/detect/infer/images/broken.png", params={"thumbnail": "1"})
     assert code == 400 and "not a readable image" in message

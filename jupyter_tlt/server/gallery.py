@@ -55,10 +55,11 @@ def gallery_page(root: Path, relative: str, offset: int = 0, limit: int = DEFAUL
     rows = []
     for name in names[offset:offset + limit]:
         labels = labels_dir / (os.path.splitext(name)[0] + ".txt")
-        detections, more = _detections(labels)
+        if not (labels.is_file() and Path(os.path.realpath(labels)).is_relative_to(root)):
+            labels = None  # none, or a link leading out of the root: never read
+        detections, more = _detections(labels) if labels else ([], 0)
         rows.append({"name": name, "path": _relative(root, images_dir / name),
-                     "labels": _relative(root, labels) if labels.is_file() else None,
-                     "detections": detections, "more": more})
+                     "labels": _relative(root, labels) if labels else None, "detections": detections, "more": more})
     return {"path": relative, "total": len(names), "offset": offset, "limit": limit, "images": rows}
 
 
@@ -89,8 +90,6 @@ def _image_names(root: Path, folder: Path) -> list[str]:
 
 def _detections(labels: Path) -> tuple[list[dict], int]:
     """(the boxes of a KITTI label file, most confident first, at most MAX_DETECTIONS; how many more)."""
-    if not labels.is_file():
-        return [], 0
     objects, _ = read_labels_lenient(labels)  # a malformed line is skipped: the gallery still shows the image
     objects.sort(key=lambda o: -(o.score if o.score is not None else float("inf")))
     shown = [{"class": o.type, "confidence": o.score, "box": [o.x1, o.y1, o.x2, o.y2]}
