@@ -89,6 +89,7 @@ def test_sidebar_search_groups_the_trials_of_a_real_tune_and_compares_them(searc
     view = page.locator("[data-testid=jp-tlt-compare-view]")
     expect(view).to_be_visible()
     expect(view.locator("[data-testid=jp-tlt-compare-metrics] tbody tr")).to_have_count(TRIALS)
-    expect(view.locator("[data-testid=jp-tlt-spec-diff] tr[data-field='train_config.learning_rate']")).to_be_visible()
+    if len({t["train_config.learning_rate"] for t in summary["trials"]}) > 1:  # the sampler may repeat a choice
+        expect(view.locator("[data-testid=jp-tlt-spec-diff] tr[data-field='train_config.learning_rate']")).to_be_visible()
     assert page.locator(".jp-Dialog").count() == 0
     page.screenshot(path=str(SHOTS / "search_compare.png"))
