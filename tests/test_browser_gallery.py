@@ -1,5 +1,5 @@
 """An inference run's gallery in a real JupyterLab (Playwright + Debian's chromium): a tiny detector
-trained for one epoch, `tlt infer` on 65 images, then the gallery opened from the sidebar's infer/ entry.
+trained for two epochs, `tlt infer` on 65 images, then the gallery opened from the sidebar's infer/ entry.
 
 Screenshots land in test-artifacts/browser/ and docs/images/ (the README shows the gallery).
 """
@@ -25,8 +25,9 @@ def infer_lab(tmp_path_factory):
     from jupyter_tlt.train import train
 
     root = tmp_path_factory.mktemp("gallery")
-    records = detection_records(root / "data", n=12)
-    model = train(detection_spec(records, epochs=1), root / "runs" / "detect", progress=False).model_path
+    records = detection_records(root / "data", n=24)
+    # two epochs on 24 images, as tests/test_error_analysis.py: the first model that proposes boxes
+    model = train(detection_spec(records, epochs=2), root / "runs" / "detect", progress=False).model_path
     generate(root / "camera", IMAGES, width=192, height=128, seed=11, overwrite=True, progress=False, workers=1)
     assert cli.main(["infer", "detection", "-m", str(model), "-i", str(root / "camera" / "image_2"),
                      "-r", str(root / "runs" / "detect" / "infer"), "--all_candidates", "-q"]) == 0

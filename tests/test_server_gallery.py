@@ -12,6 +12,7 @@ from PIL import Image
 
 from jupyter_tlt.data.kitti import KittiObject, write_labels
 from jupyter_tlt.experiments import Experiment
+from jupyter_tlt.metrics.kitti_results import result_line, unknown_3d
 from test_registry import local, tiny_model  # noqa: F401
 from test_server import API, error_of, get_json, jp_server_config  # noqa: F401
 
@@ -32,7 +33,10 @@ def infer_run(jp_root_dir) -> Path:
     (run / "images").mkdir(parents=True)
     for i in range(IMAGES):
         Image.new("RGB", (640, 400), (40 * i % 255, 90, 160)).save(run / "images" / f"{i:06d}.jpg")
-        write_labels(run / "labels" / f"{i:06d}.txt", [_box("car", 0.42, 5), _box("pedestrian", 0.93, 50)][: i % 3])
+        boxes = [unknown_3d("car", (5, 10, 25.5, 40), 0.42), unknown_3d("pedestrian", (50, 10, 70.5, 40), 0.93)]
+        (run / "labels").mkdir(exist_ok=True)  # as tlt infer writes them: KITTI result lines
+        (run / "labels" / f"{i:06d}.txt").write_text("".join(result_line(b) + "\n" for b in boxes[: i % 3]))
+    write_labels(run / "labels" / "000005.txt", [_box("Car", None, 7)])  # a ground-truth file (no confidence)
     (run / "images" / ".hidden.jpg").write_bytes(b"not listed")
     (run / "images" / "notes.md").write_text("not an image")
     return run
@@ -47,6 +51,8 @@ async def test_gallery_pages_images_with_their_detections(jp_fetch, infer_run):
     assert [d["class"] for d in two["detections"]] == ["pedestrian", "car"]  # most confident first
     assert two["detections"][0] == {"class": "pedestrian", "confidence": 0.93, "box": [50.0, 10.0, 70.5, 40.0]}
     assert first["images"][0]["detections"] == [] and first["images"][0]["labels"] is not None
+    ground_truth = await get_json(jp_fetch, "gallery/runs/detect/infer", params={"offset": "5", "limit": "1"})
+    assert ground_truth["images"][0]["detections"] == [{"class": "Car", "confidence": None, "box": [7.0, 10.0, 27.5, 40.0]}]
     last = await get_json(jp_fetch, "gallery/runs/detect/infer", params={"offset": "6", "limit": "3"})
     assert [i["name"] for i in last["images"]] == ["000006.jpg"]
     beyond = await get_json(jp_fetch, "gallery/runs/detect/infer", params={"offset": "50"})

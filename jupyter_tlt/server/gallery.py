@@ -89,12 +89,21 @@ def _image_names(root: Path, folder: Path) -> list[str]:
 
 
 def _detections(labels: Path) -> tuple[list[dict], int]:
-    """(the boxes of a KITTI label file, most confident first, at most MAX_DETECTIONS; how many more)."""
-    objects, _ = read_labels_lenient(labels)  # a malformed line is skipped: the gallery still shows the image
-    objects.sort(key=lambda o: -(o.score if o.score is not None else float("inf")))
-    shown = [{"class": o.type, "confidence": o.score, "box": [o.x1, o.y1, o.x2, o.y2]}
-             for o in objects[:MAX_DETECTIONS]]
-    return shown, max(0, len(objects) - MAX_DETECTIONS)
+    """(the boxes of a label file, most confident first, at most MAX_DETECTIONS; how many more).
+
+    Read as `tlt infer` writes it (a KITTI result file: 16 fields, the devkit's unknown 3D values),
+    else as a ground-truth label file (15 fields, no confidence); malformed lines are skipped."""
+    from ..metrics.kitti_results import read_result_file
+
+    try:
+        found = read_result_file(labels)
+        boxes = [{"class": str(c), "confidence": float(s), "box": [float(v) for v in b]}
+                 for b, c, s in zip(found.boxes, found.classes, found.scores)]
+    except DataError:
+        objects, _ = read_labels_lenient(labels)
+        boxes = [{"class": o.type, "confidence": o.score, "box": [o.x1, o.y1, o.x2, o.y2]} for o in objects]
+    boxes.sort(key=lambda d: -(d["confidence"] if d["confidence"] is not None else float("inf")))
+    return boxes[:MAX_DETECTIONS], max(0, len(boxes) - MAX_DETECTIONS)
 
 
 def _relative(root: Path, path: Path) -> str:
