@@ -77,13 +77,13 @@ def test_sidebar_search_groups_the_trials_of_a_real_tune_and_compares_them(searc
         name = trial.get_attribute("data-path").rsplit("/", 1)[1]
         expect(trial).to_have_attribute("data-trial-state", rows[name]["state"].lower())
         expect(trial.locator(".jp-tlt-meta").first).to_contain_text(f"accuracy {100 * rows[name]['value']:.1f}%")
+    bar.screenshot(path=str(SHOTS / "sidebar_search.png"))
+    shutil.copyfile(SHOTS / "sidebar_search.png", DOCS / "sidebar_search.png")
     # a trial is an experiment like any other: its artifacts open
     first = trials.nth(0)
     first.locator("[data-testid=jp-tlt-experiment-toggle]").click()
     expect(first.locator("[data-testid=jp-tlt-artifact][data-kind=model]").first).to_be_visible()
     assert page.locator(".jp-Dialog").count() == 0
-    bar.screenshot(path=str(SHOTS / "sidebar_search.png"))
-    shutil.copyfile(SHOTS / "sidebar_search.png", DOCS / "sidebar_search.png")
 
     node.locator("[data-testid=jp-tlt-search-compare]").click()
     view = page.locator("[data-testid=jp-tlt-compare-view]")
