@@ -25,7 +25,7 @@ def test_compression_search_end_to_end(tmp_path, capsys):
             '  batch_size_per_gpu: 16 n_epochs: 1 learning_rate: 0.01 step_size: 1 gamma: 0.5 }\n')
     model = train(spec, tmp_path / "run", task="classification", progress=False).model_path
     result = compress(model, tmp_path / "compress", keep=(0.6, 0.3), epochs=1, max_drop=1.0,
-                      min_num_filters=8)
+                      min_num_filters=8, cpu_latency=True)
     original, *candidates = result.rows
     assert original["candidate"] == "original" and [r["candidate"] for r in candidates] == ["keep_0.6", "keep_0.3"]
     for row in candidates:
@@ -33,6 +33,8 @@ def test_compression_search_end_to_end(tmp_path, capsys):
         assert Experiment(row["experiment"]).info()["status"] == "finished"
         assert "pruned" in Experiment(row["experiment"]).info().get("transfer", "")
     assert result.recommended["candidate"] == "keep_0.3"  # max_drop 1.0: the smallest always qualifies
+    assert original["speedup"] == 1.0 and all(r["cpu_ms"] > 0 and r["speedup"] > 0 for r in result.rows)
+    assert "x on the CPU" in str(result).splitlines()[-1]
     assert any(r["pareto"] for r in result.rows)
     saved = json.loads((tmp_path / "compress" / "compression.json").read_text())
     assert saved["recommended"]["candidate"] == "keep_0.3"
