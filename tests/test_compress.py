@@ -41,3 +41,27 @@ def test_compression_search_end_to_end(tmp_path, capsys):
     assert "<img" in result._repr_html_() and "recommended: keep_0.3" in str(result)
     assert cli.main(["compress", "-m", str(model), "-r", str(tmp_path / "c2"), "--epochs", "0"]) == 2
     assert "--epochs: 0 epochs retrains nothing" in capsys.readouterr().err
+
+
+def test_a_retraining_shorter_than_the_validation_schedule_still_validates():
+    """A detector's spec validating first at epoch 3, retrained for 1 epoch: the schedule is pulled
+    inside the retraining (the spec as it stands would be refused: it would never validate)."""
+    import pytest
+
+    from jupyter_tlt.errors import SpecError
+    from jupyter_tlt.spec import load_experiment_spec
+    from jupyter_tlt.tuning.compression import _validated_within
+    from jupyter_tlt.tuning.space import apply
+    from train_fixtures import detection_spec
+
+    text = detection_spec("records/kitti-fold-*", epochs=6).replace(
+        "validation_period_during_training: 1 first_validation_epoch: 1",
+        "validation_period_during_training: 3 first_validation_epoch: 3")
+    values = _validated_within(load_experiment_spec(text), 1)
+    assert values == {"evaluation_config.first_validation_epoch": 1,
+                      "evaluation_config.validation_period_during_training": 1}
+    with pytest.raises(SpecError, match="would never validate"):
+        load_experiment_spec(apply(text, {"training_config.num_epochs": 1}))
+    retrain = load_experiment_spec(apply(text, {"training_config.num_epochs": 1, **values}))
+    assert retrain.evaluation_config.first_validation_epoch == 1
+    assert _validated_within(load_experiment_spec(text), 3) == {}

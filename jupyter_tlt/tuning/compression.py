@@ -72,6 +72,16 @@ def pareto_front(rows: list[dict]) -> list[dict]:
                                        and (o["flops"] < r["flops"] or o["value"] > r["value"]) for o in rows)]
 
 
+def _validated_within(spec, epochs: int) -> dict:
+    """Spec values that keep the spec's validation schedule inside a retraining of ``epochs`` epochs
+    (a first validation or a period beyond the last epoch would never validate: the spec is refused)."""
+    if not spec.HasField("evaluation_config"):
+        return {}
+    schedule = spec.evaluation_config
+    return {f"evaluation_config.{name}": epochs for name in ("first_validation_epoch", "validation_period_during_training")
+            if getattr(schedule, name) > epochs}
+
+
 def compress(model_path, results_dir, *, keep=(0.7, 0.5, 0.3), by: str = "flops", epochs: int = 2,
              max_drop: float = 0.01, level: str = "moderate", spec=None, key: str | None = None,
              min_num_filters: int = 16, pruning_granularity: int = 8,
@@ -120,6 +130,7 @@ def compress(model_path, results_dir, *, keep=(0.7, 0.5, 0.3), by: str = "flops"
     base_params, base_flops = int(original.count_params()), count_flops(original)
     rows = [{"candidate": "original", "target": 1.0, "threshold": None, "params": base_params, "flops": base_flops,
              "flops_kept": 1.0, "params_kept": 1.0, "value": base_value, "model": str(model_path), "experiment": ""}]
+    validation = _validated_within(load_experiment_spec(text), epochs)
     epochs_field = ("training_config.num_epochs" if load_experiment_spec(text).HasField("training_config")
                     else "train_config.n_epochs")
     for fraction in keep:
@@ -130,7 +141,7 @@ def compress(model_path, results_dir, *, keep=(0.7, 0.5, 0.3), by: str = "flops"
         trial = root / "trials" / name
         final = trial / "weights" / "model.keras"
         if not final.is_file():  # a re-run keeps candidates already retrained
-            retrain = apply(with_pretrained(text, str(pruned)), {epochs_field: epochs})
+            retrain = apply(with_pretrained(text, str(pruned)), {epochs_field: epochs, **validation})
             train(retrain, trial, task=task, key=key, progress=False)
         rows.append({"candidate": name, "target": fraction, "threshold": report.target["threshold"],
                      "params": report.params_after, "flops": report.flops_after,
