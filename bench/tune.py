@@ -164,10 +164,11 @@ def equal_budget(args) -> None:
                                first: max(1, args.epochs // 2)})
     atomic.write_text(out / "default_spec.txt", default_spec)
     atomic.write_text(out / "search_spec.txt", search_spec)
+    default = out / f"default_{budget}"
     started = {}  # the two runs side by side (each alone leaves a core of the 2-core machine idle at times)
-    if not (out / "default/weights/model.keras").is_file():  # `tlt train` resumes from the last checkpoint
+    if not (default / "weights/model.keras").is_file():  # `tlt train` resumes from the last checkpoint
         started["default"] = (tlt_start(out / "default_log.txt", "train", "detection", "-e", out / "default_spec.txt",
-                                        "-r", out / "default"), time.time())
+                                        "-r", default), time.time())
     started["search"] = (tlt_start(out / "search_log.txt", "tune", "detection", "-e", out / "search_spec.txt", "-r",
                                    out / "search", "-s", args.space, "--trials", args.trials, "--level", "moderate",
                                    "--seed", args.seed), time.time())
@@ -175,11 +176,12 @@ def equal_budget(args) -> None:
     summary = json.loads((out / "search/tune.json").read_text())
     best = Path(summary["best"]["experiment"]) / "weights/model.keras"
     spent = {t["trial"]: epochs_trained(Path(t["experiment"])) for t in summary["trials"]}
+    folders = {t["experiment"]: spent[t["trial"]] for t in summary["trials"]}  # a retried trial shares its folder
     heldout = apply(default_spec, {"dataset_config.validation_data_source.tfrecords_path":
                                    f"{work}/tf/heldout/kitti-fold-*"})
     runs = [("quick profile as is", work / "runs/target/weights/model.keras", args.epochs),
-            (f"default spec, {budget} epochs", out / "default/weights/model.keras", epochs_trained(out / "default")),
-            (f"tuned: best of {args.trials} trials (trial {summary['best']['trial']})", best, sum(spent.values()))]
+            (f"default spec, {budget} epochs", default / "weights/model.keras", epochs_trained(default)),
+            (f"tuned: best of {args.trials} trials (trial {summary['best']['trial']})", best, sum(folders.values()))]
     classes = None
     rows = []
     for name, model, epochs in runs:
