@@ -37,7 +37,7 @@ def test_an_address_where_nothing_answers_is_one_line_and_exit_2(tmp_path, capsy
 
 
 @pytest.mark.skipif(os.environ.get("TLT_RAY_TESTS") != "1", reason="starts a local Ray and trains 2 trials: "
-                    "4 min 17 s on the shared 2-core machine (load 9-11), over the 2 min a default test may take; "
+                    "2 min 44 s to 4 min 17 s on the shared 2-core machine, over the 2 min a default test may take; "
                     "opt in with TLT_RAY_TESTS=1 (docs/benchmarks.md, issue 21)")
 def test_two_trials_on_a_local_ray(tmp_path, monkeypatch):
     """Two trials on a local Ray, the spec's data paths relative to the driver's folder (Ray starts each
