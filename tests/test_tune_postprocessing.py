@@ -177,7 +177,8 @@ def test_validation_records_tune_on_other_frames_and_keep_the_spec_dataset(tmp_p
     square_model(path, spec)
     out = tmp_path / "tuned.txt"
     assert cli.main(["tune_postprocessing", "-m", str(path), "-o", str(out), "--trials", "30", "--level", "all",
-                     "--seed", "2", "--validation_records", tuning, "--no_update_model"]) == 0, capsys.readouterr().err
+                     "--seed", "2", "--validation_records", tuning, "--no_update_model"]) == 0, \
+        capsys.readouterr().err
     printed = capsys.readouterr().out
     assert "mAP (all) 0.00 -> " in printed and float(printed.split("mAP (all) 0.00 -> ")[1].split()[0]) > 50
     written = load_experiment_spec(out.read_text())

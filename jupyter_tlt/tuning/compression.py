@@ -78,8 +78,8 @@ def _validated_within(spec, epochs: int) -> dict:
     if not spec.HasField("evaluation_config"):
         return {}
     schedule = spec.evaluation_config
-    return {f"evaluation_config.{name}": epochs for name in ("first_validation_epoch", "validation_period_during_training")
-            if getattr(schedule, name) > epochs}
+    names = ("first_validation_epoch", "validation_period_during_training")
+    return {f"evaluation_config.{name}": epochs for name in names if getattr(schedule, name) > epochs}
 
 
 def compress(model_path, results_dir, *, keep=(0.7, 0.5, 0.3), by: str = "flops", epochs: int = 2,
