@@ -144,7 +144,7 @@ def equal_budget(args) -> None:
     if not (work / "runs/source/weights/model.keras").is_file() or not (work / "s/tgt.cfg").is_file():
         subprocess.run([sys.executable, str(ROOT / "bench/quick_profile.py"), *QUICK, f"--work={work.parent}"],
                        check=True)
-    out = work / "equal_budget"
+    out = work / f"equal_budget_{args.trials}x{args.epochs}"
     out.mkdir(exist_ok=True)
     log = out / "log.txt"
     budget = args.trials * args.epochs
