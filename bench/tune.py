@@ -179,7 +179,8 @@ def equal_budget(args) -> None:
     folders = {t["experiment"]: spent[t["trial"]] for t in summary["trials"]}  # a retried trial shares its folder
     heldout = apply(default_spec, {"dataset_config.validation_data_source.tfrecords_path":
                                    f"{work}/tf/heldout/kitti-fold-*"})
-    runs = [("quick profile as is", work / "runs/target/weights/model.keras", args.epochs),
+    runs = [("quick profile as is", work / "runs/target/weights/model.keras",
+             epochs_trained(work / "runs/target")),
             (f"default spec, {budget} epochs", default / "weights/model.keras", epochs_trained(default)),
             (f"tuned: best of {args.trials} trials (trial {summary['best']['trial']})", best, sum(folders.values()))]
     classes = None
