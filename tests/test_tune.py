@@ -35,6 +35,19 @@ def spec_text(folders, epochs=3):
             'random_seed: 3\n')
 
 
+def test_a_resumed_search_draws_new_parameters(folders, tmp_path):
+    """The same command run again adds trials with other parameters (the sampler is not re-seeded to
+    the first run's draws)."""
+    spec = tmp_path / "spec.txt"
+    spec.write_text(spec_text(folders, epochs=1))
+    flags = ["train_config.learning_rate=1e-3:1e-1:log"]
+    first = tune("classification", spec, tmp_path / "search", params=flags, trials=1, seed=0, pruner="none")
+    again = tune("classification", spec, tmp_path / "search", params=flags, trials=2, seed=0, pruner="none")
+    rates = [t["train_config.learning_rate"] for t in again.trials]
+    assert len(first.trials) == 1 and len(rates) == 2 and rates[0] == first.trials[0]["train_config.learning_rate"]
+    assert rates[1] != rates[0], again.trials
+
+
 def test_search_of_four_trials_with_a_pruned_one(folders, tmp_path):
     spec = tmp_path / "spec.txt"
     spec.write_text(spec_text(folders))

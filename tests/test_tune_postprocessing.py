@@ -97,23 +97,17 @@ def test_cli_step_on_a_model_file_writes_the_spec_and_refuses_bad_input(tmp_path
         assert message in err and len(err.strip().splitlines()) == 1, err
 
 
-def test_cli_tuning_gains_on_a_hand_made_model_and_updates_its_stored_spec(tmp_path, capsys):
-    """A real model file whose heads ignore the image (zero kernels, set biases): every 16 px cell
-    predicts its own 16x16 square with coverage 0.9, and the labels are exactly those squares. The
-    spec's minimum_bounding_box_height of 20 drops every box (mAP 0); tuning finds a height <= 16."""
+def square_records(root, labelled: bool = True) -> str:
+    """8 frames of 96x64 whose labels are the 24 squares of the 16 px grid (none when not ``labelled``),
+    converted to TFRecords under ``root``; returns their glob."""
     from PIL import Image
 
-    from jupyter_tlt import cli
     from jupyter_tlt.data.convert import dataset_convert
-    from jupyter_tlt.model_info import read_info
-    from jupyter_tlt.models import save_model
-    from jupyter_tlt.tasks.detectnet_v2.head import build_detectnet
-    from train_fixtures import detection_spec
 
-    kitti = tmp_path / "kitti"
+    kitti = root / "kitti"
     (kitti / "image_2").mkdir(parents=True)
     (kitti / "label_2").mkdir()
-    squares = [(16 * c, 16 * r, 16 * c + 16, 16 * r + 16) for r in range(4) for c in range(6)]
+    squares = [(16 * c, 16 * r, 16 * c + 16, 16 * r + 16) for r in range(4) for c in range(6)] if labelled else []
     for i in range(8):
         Image.new("RGB", (96, 64), (40 * i % 255, 90, 120)).save(kitti / "image_2" / f"{i:06d}.jpg")
         (kitti / "label_2" / f"{i:06d}.txt").write_text("".join(
@@ -121,17 +115,37 @@ def test_cli_tuning_gains_on_a_hand_made_model_and_updates_its_stored_spec(tmp_p
             for x1, y1, x2, y2 in squares))
     dataset_convert(f'kitti_config {{ root_directory_path: "{kitti}" image_dir_name: "image_2" '
                     'label_dir_name: "label_2" image_extension: ".jpg" partition_mode: "random" '
-                    'num_partitions: 2 val_split: 50 num_shards: 1 }', tmp_path / "records" / "kitti",
+                    'num_partitions: 2 val_split: 50 num_shards: 1 }', root / "records" / "kitti",
                     progress=False, workers=1)
-    spec = detection_spec(f"{tmp_path}/records/kitti-fold-*", classes=("car",)).replace(
-        "minimum_bounding_box_height: 2 ", "minimum_bounding_box_height: 20 ")
+    return f"{root}/records/kitti-fold-*"
+
+
+def square_model(path, spec: str) -> None:
+    """A real model file whose heads ignore the image (zero kernels, set biases): every 16 px cell
+    predicts its own 16x16 square with coverage 0.9."""
+    from jupyter_tlt.models import save_model
+    from jupyter_tlt.tasks.detectnet_v2.head import build_detectnet
+
     model = build_detectnet("resnet", 10, (64, 96, 3), 1)
     cov, bbox = model.get_layer("output_cov"), model.get_layer("output_bbox")
     cov.set_weights([np.zeros_like(cov.get_weights()[0]), np.full(1, np.log(0.9 / 0.1), np.float32)])
     bbox.set_weights([np.zeros_like(bbox.get_weights()[0]), np.array([-8, -8, 8, 8], np.float32) / 35.0])
-    path = tmp_path / "weights" / "model.keras"
     save_model(model, path, info={"task": "detection", "class_names": ["car"], "spec": spec,
                                   "input_shape": [3, 64, 96]})
+
+
+def test_cli_tuning_gains_on_a_hand_made_model_and_updates_its_stored_spec(tmp_path, capsys):
+    """The hand-made model (``square_model``) on frames labelled with exactly its squares. The spec's
+    minimum_bounding_box_height of 20 drops every box (mAP 0); tuning finds a height <= 16."""
+    from jupyter_tlt import cli
+    from jupyter_tlt.model_info import read_info
+    from train_fixtures import detection_spec
+
+    records = square_records(tmp_path)
+    spec = detection_spec(records, classes=("car",)).replace(
+        "minimum_bounding_box_height: 2 ", "minimum_bounding_box_height: 20 ")
+    path = tmp_path / "weights" / "model.keras"
+    square_model(path, spec)
     out = tmp_path / "tuned.txt"
     assert cli.main(["tune_postprocessing", "-m", str(path), "-o", str(out), "--trials", "30",
                      "--level", "all", "--seed", "2"]) == 0, capsys.readouterr().err
@@ -144,3 +158,37 @@ def test_cli_tuning_gains_on_a_hand_made_model_and_updates_its_stored_spec(tmp_p
     assert stored.postprocessing_config.target_class_config["car"].clustering_config.minimum_bounding_box_height == height
     after = float(printed.split("mAP (all) 0.00 -> ")[1].split()[0])
     assert after > 50  # percent
+
+
+def test_validation_records_tune_on_other_frames_and_keep_the_spec_dataset(tmp_path, capsys):
+    """The spec's own frames carry no labels (nothing to gain there); --validation_records names frames
+    labelled with the model's squares: the search runs on those and gains, and the written spec still
+    validates on the spec's own data. The Python argument does the same; a glob matching nothing is
+    one line and exit 2."""
+    from jupyter_tlt import cli
+    from jupyter_tlt.tuning.postprocessing import tune_postprocessing
+    from train_fixtures import detection_spec
+
+    own = square_records(tmp_path / "own", labelled=False)
+    tuning = square_records(tmp_path / "tuning")
+    spec = detection_spec(own, classes=("car",)).replace(
+        "minimum_bounding_box_height: 2 ", "minimum_bounding_box_height: 20 ")
+    path = tmp_path / "weights" / "model.keras"
+    square_model(path, spec)
+    out = tmp_path / "tuned.txt"
+    assert cli.main(["tune_postprocessing", "-m", str(path), "-o", str(out), "--trials", "30", "--level", "all",
+                     "--seed", "2", "--validation_records", tuning, "--no_update_model"]) == 0, \
+        capsys.readouterr().err
+    printed = capsys.readouterr().out
+    assert "mAP (all) 0.00 -> " in printed and float(printed.split("mAP (all) 0.00 -> ")[1].split()[0]) > 50
+    written = load_experiment_spec(out.read_text())
+    assert not written.dataset_config.HasField("validation_data_source")
+    assert list(written.dataset_config.data_sources)[0].tfrecords_path == own
+    same = tune_postprocessing(path, output_spec=tmp_path / "py.txt", trials=30, level="all", seed=2,
+                               validation_records=tuning, update_model=False)
+    assert same.after > 0.5 and same.before == 0.0
+    missing = str(tmp_path / "nothing" / "kitti-fold-*")
+    assert cli.main(["tune_postprocessing", "-m", str(path), "-o", str(tmp_path / "x.txt"),
+                     "--validation_records", missing]) == 2
+    err = capsys.readouterr().err
+    assert f"--validation_records {missing}: no TFRecord files match" in err and len(err.strip().splitlines()) == 1

@@ -26,6 +26,8 @@ def _postprocessing_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("-b", "--batch_size", type=int, default=None)
     p.add_argument("-f", "--framework", choices=FRAMEWORK_CHOICES, default=None)
     p.add_argument("-k", "--key", default=None, help=KEY_HELP)
+    p.add_argument("--validation_records", metavar="GLOB", help="TFRecords to tune on instead of the spec's "
+                   "validation data (keeps the test frames unseen), e.g. tune/records/kitti-fold-*")
     p.add_argument("--no_update_model", action="store_true", help="leave the spec stored in the model as it is")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--overwrite", action="store_true", help="replace an existing output spec")
@@ -38,7 +40,8 @@ def _postprocessing(args):
                                trials=args.trials, level=args.level, timeout=args.timeout,
                                batch_size=args.batch_size, key=args.key,
                                framework=canonical(args.framework),
-                               update_model=not args.no_update_model, seed=args.seed, overwrite=args.overwrite)
+                               update_model=not args.no_update_model, seed=args.seed, overwrite=args.overwrite,
+                               validation_records=args.validation_records)
 
 
 def _tune_args(p: argparse.ArgumentParser) -> None:
@@ -94,6 +97,8 @@ def _compress_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("-e", "--experiment_spec_file", help="spec (default: the one stored in the model)")
     p.add_argument("-nf", "--min_num_filters", type=int, default=16)
     p.add_argument("-pg", "--pruning_granularity", type=int, default=8)
+    p.add_argument("--cpu_latency", action="store_true", help="also time every model in ONNX Runtime on the "
+                   "CPU (one image per run): cpu_ms and speedup columns")
     p.add_argument("-k", "--key", default=None, help=KEY_HELP)
 
 
@@ -102,7 +107,8 @@ def _compress(args):
 
     return compress(args.model_path, args.results_dir, keep=tuple(args.keep), by=args.by, epochs=args.epochs,
                     max_drop=args.max_drop, level=args.level, spec=args.experiment_spec_file, key=args.key,
-                    min_num_filters=args.min_num_filters, pruning_granularity=args.pruning_granularity)
+                    min_num_filters=args.min_num_filters, pruning_granularity=args.pruning_granularity,
+                    cpu_latency=args.cpu_latency)
 
 
 def _steps():

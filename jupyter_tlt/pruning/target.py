@@ -107,12 +107,12 @@ def _by_speedup(pruner, target, values, min_filters, granularity, batch, seconds
 
     Latency is not exactly monotone in the threshold (timing noise, kernel choices); the search
     assumes it is and reports what it measured for every probe."""
-    base = _latency(pruner.model, batch, seconds)
+    base = cpu_latency(pruner.model, batch, seconds)
     measured: list[dict] = []
 
     def speedup(t: float) -> float:
         model = pruner.prune(float(t), min_filters, granularity)
-        value = base / _latency(model, batch, seconds)
+        value = base / cpu_latency(model, batch, seconds)
         measured.append({"threshold": float(t), "speedup": value,
                          "flops_kept": fraction(pruner, "flops", t, min_filters, granularity)})
         return value
@@ -129,7 +129,7 @@ def _by_speedup(pruner, target, values, min_filters, granularity, batch, seconds
                         reached, measured)
 
 
-def _latency(model, batch: int, seconds: float) -> float:
+def cpu_latency(model, batch: int, seconds: float) -> float:
     """Median seconds per batch of ``model`` exported to ONNX and run by ONNX Runtime on the CPU."""
     from ..export import keras_to_onnx
     from ..runners import OnnxRunner

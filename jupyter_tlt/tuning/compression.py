@@ -1,14 +1,16 @@
 """Compression search: prune to several targets, retrain each briefly, evaluate, keep the Pareto front.
 
     result = compress("runs/detect/weights/model.keras", "runs/compress", keep=(0.7, 0.5, 0.3),
-                      by="flops", epochs=4, max_drop=0.01)
+                      by="flops", epochs=4, max_drop=0.01, cpu_latency=True)
     result.to_frame()          # kept fraction, threshold, parameters, GFLOPs, objective, on the front?
     result.recommended         # the smallest model within max_drop of the original's objective
 
 Each candidate is pruned with ``prune(..., target_flops=f)`` (or ``target_params``) into
 ``<results>/prune/`` and retrained as an ordinary experiment in ``<results>/trials/keep_<f>/`` (the
 spec stored in the model, pointed at the pruned model, with ``epochs`` epochs); the objective is the
-same as ``tlt tune``'s (mAP at ``level``, or accuracy).
+same as ``tlt tune``'s (mAP at ``level``, or accuracy). ``cpu_latency``: each model is also exported to
+ONNX and timed in ONNX Runtime on the CPU, one image per run (as ``tlt prune --target_speedup`` times its
+probes): ``cpu_ms`` and ``speedup`` over the original.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from pathlib import Path
 
 from .. import atomic
 from ..errors import SpecError, UsageError
+
+LATENCY_SECONDS = 3.0  # of timing per model (median of the runs)
 
 
 @dataclass
@@ -44,7 +48,8 @@ class CompressionResult:
             pick = f"no candidate stays within {self.max_drop:g} of the original's {self.objective}"
         else:
             r = self.recommended
-            pick = (f"recommended: {r['candidate']} ({r['flops_kept']:.2f} of the FLOPs, {self.objective} "
+            speed = f", {r['speedup']:.2f}x on the CPU" if r.get("speedup") else ""
+            pick = (f"recommended: {r['candidate']} ({r['flops_kept']:.2f} of the FLOPs{speed}, {self.objective} "
                     f"{r['value']:.4f}) -> {r['model']}")
         return f"compression search, {len(self.rows) - 1} candidates in {self.seconds:.0f}s\n{table}\n{pick}"
 
@@ -67,9 +72,20 @@ def pareto_front(rows: list[dict]) -> list[dict]:
                                        and (o["flops"] < r["flops"] or o["value"] > r["value"]) for o in rows)]
 
 
+def _validated_within(spec, epochs: int) -> dict:
+    """Spec values that keep the spec's validation schedule inside a retraining of ``epochs`` epochs
+    (a first validation or a period beyond the last epoch would never validate: the spec is refused)."""
+    if not spec.HasField("evaluation_config"):
+        return {}
+    schedule = spec.evaluation_config
+    names = ("first_validation_epoch", "validation_period_during_training")
+    return {f"evaluation_config.{name}": epochs for name in names if getattr(schedule, name) > epochs}
+
+
 def compress(model_path, results_dir, *, keep=(0.7, 0.5, 0.3), by: str = "flops", epochs: int = 2,
              max_drop: float = 0.01, level: str = "moderate", spec=None, key: str | None = None,
-             min_num_filters: int = 16, pruning_granularity: int = 8) -> CompressionResult:
+             min_num_filters: int = 16, pruning_granularity: int = 8,
+             cpu_latency: bool = False) -> CompressionResult:
     """Prune ``model_path`` to each kept fraction in ``keep`` (of ``by``: "flops" or "params"), retrain
     each for ``epochs`` epochs, evaluate, and recommend the smallest within ``max_drop`` (a fraction:
     0.01 = one mAP point) of the original."""
@@ -114,6 +130,7 @@ def compress(model_path, results_dir, *, keep=(0.7, 0.5, 0.3), by: str = "flops"
     base_params, base_flops = int(original.count_params()), count_flops(original)
     rows = [{"candidate": "original", "target": 1.0, "threshold": None, "params": base_params, "flops": base_flops,
              "flops_kept": 1.0, "params_kept": 1.0, "value": base_value, "model": str(model_path), "experiment": ""}]
+    validation = _validated_within(load_experiment_spec(text), epochs)
     epochs_field = ("training_config.num_epochs" if load_experiment_spec(text).HasField("training_config")
                     else "train_config.n_epochs")
     for fraction in keep:
@@ -124,12 +141,18 @@ def compress(model_path, results_dir, *, keep=(0.7, 0.5, 0.3), by: str = "flops"
         trial = root / "trials" / name
         final = trial / "weights" / "model.keras"
         if not final.is_file():  # a re-run keeps candidates already retrained
-            retrain = apply(with_pretrained(text, str(pruned)), {epochs_field: epochs})
+            retrain = apply(with_pretrained(text, str(pruned)), {epochs_field: epochs, **validation})
             train(retrain, trial, task=task, key=key, progress=False)
         rows.append({"candidate": name, "target": fraction, "threshold": report.target["threshold"],
                      "params": report.params_after, "flops": report.flops_after,
                      "flops_kept": report.flops_ratio, "params_kept": report.params_ratio,
                      "value": measure(final, trial), "model": str(final), "experiment": str(trial)})
+    if cpu_latency:
+        from ..pruning.target import cpu_latency as seconds_per_run
+
+        for row in rows:
+            row["cpu_ms"] = 1000 * seconds_per_run(load_model(row["model"], key), 1, LATENCY_SECONDS)
+            row["speedup"] = rows[0]["cpu_ms"] / row["cpu_ms"]
     front = pareto_front(rows)
     for row in rows:
         row["pareto"] = row in front

@@ -165,14 +165,34 @@ def with_postprocessing(spec, config) -> str:
     return spec_to_text(spec)
 
 
+def _validating_on(spec, records: str | None):
+    """A copy of ``spec`` validating on ``records`` (its own validation data when None)."""
+    if records is None:
+        return spec
+    import glob
+
+    if not glob.glob(str(records)):
+        raise UsageError(f"--validation_records {records}: no TFRecord files match; give the path or glob of "
+                         "`tlt dataset-convert`'s output, e.g. tune/records/kitti-fold-*")
+    copy = type(spec).FromString(spec.SerializeToString())
+    copy.dataset_config.validation_data_source.tfrecords_path = str(records)
+    return copy
+
+
 def tune_postprocessing(model_path, *, spec=None, output_spec=None, trials: int = 60, level: str = "moderate",
                         timeout: float | None = None, batch_size: int | None = None, key: str | None = None,
                         framework: str | None = None, update_model: bool = True, seed: int = 0,
-                        overwrite: bool = False) -> PostprocessTuning:
+                        overwrite: bool = False, validation_records: str | None = None) -> PostprocessTuning:
     """Tune a trained DetectNet_v2's post-processing on its validation fold (see the module docstring).
 
     ``output_spec``: where the best spec goes (default ``<results>/tune_postprocessing/spec.txt``).
-    ``update_model``: also store the best spec inside a Keras model file (rewritten atomically)."""
+    ``update_model``: also store the best spec inside a Keras model file (rewritten atomically).
+    ``validation_records``: TFRecords (a path or glob) to tune on instead of the spec's validation data,
+    so the spec's own validation (test) frames stay unseen by the search; the spec written keeps its
+    dataset_config, only ``postprocessing_config`` changes.
+
+        tune_postprocessing("runs/target/weights/model.keras", validation_records="tune/records/kitti-fold-*")
+    """
     from ..evaluate import load_for_inference
     from ..experiments import Experiment
     from ..tasks.detectnet_v2.postprocess import PostprocessConfig
@@ -191,7 +211,7 @@ def tune_postprocessing(model_path, *, spec=None, output_spec=None, trials: int 
                          f"a {name} model")
     output_spec = Path(output_spec) if output_spec else Experiment.of_model(model_path).root / "tune_postprocessing" / "spec.txt"
     atomic.check_overwrite([output_spec], overwrite, "tuned spec")
-    task = make_task(name, spec_message, info.get("class_names"))
+    task = make_task(name, _validating_on(spec_message, validation_records), info.get("class_names"))
     raw = raw_outputs(task, runner, batch_size or settings(spec_message).batch_size_per_gpu)
     config = PostprocessConfig.from_spec(spec_message, task.class_names)
     best, before, after, rows = search(task, raw, config, trials=trials, level=level, seed=seed, timeout=timeout)

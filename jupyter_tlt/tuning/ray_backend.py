@@ -14,14 +14,19 @@ Ray is imported only here, and only when asked for: ``pip install 'jupyter-tlt[r
 
 from __future__ import annotations
 
+import os
 import socket
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ..errors import UsageError
+from ..errors import DataError, UsageError
 
 RAY_DIR = "ray"
 METRIC = "objective"
+# A local Ray's start-up can time out on a loaded machine: every Ray helper process imports jsonschema,
+# whose IRI grammar (rfc3987-syntax, when installed) costs seconds of CPU, and the raylet waits only 15 s
+# for its agents (then Ray raises a bare Exception). So a local start is tried twice before giving up.
+START_ATTEMPTS = 2
 
 
 def check_address(address: str, timeout: float = 5.0) -> None:
@@ -52,7 +57,19 @@ def start_ray(address: str | None, num_cpus: int | None = None):
         except Exception as exc:  # ConnectionError, RuntimeError: Ray's own types vary by version
             raise UsageError(f"--address {address}: Ray could not connect ({str(exc).strip()[:200]})") from None
     elif not ray.is_initialized():
-        ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False)
+        for attempt in range(START_ATTEMPTS):
+            try:
+                ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False)
+                break
+            except Exception as exc:  # Ray raises a bare Exception when its node times out during startup
+                ray.shutdown()
+                if attempt + 1 < START_ATTEMPTS:
+                    continue
+                reason = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+                raise DataError(f"--backend ray: the local Ray did not start, {START_ATTEMPTS} tries ({reason}); its "
+                                "logs are in /tmp/ray/session_latest/logs (raylet.out). On a busy machine its "
+                                "agents can miss the raylet's 15 s start-up wait: retry when the load is lower, or "
+                                "start a cluster with 'ray start --head' and pass --address") from None
     return ray
 
 
@@ -93,11 +110,19 @@ def run_ray(job, trials, timeout, seed: int, pruner: str, address: str | None, *
 
 
 def _trainable(job):
-    """The function Ray runs per trial: train the trial's experiment, reporting every validation."""
+    """The function Ray runs per trial: train the trial's experiment, reporting every validation.
+
+    Ray starts each trial in its own working directory; the trial goes back to the driver's (when that
+    folder exists on the worker's machine), so relative paths in the spec mean what they mean to `tlt tune`."""
+    driver_cwd = os.getcwd()
+
     def run(config: dict) -> None:
         from ray import tune
 
         from ..tf_import import keras
+
+        if os.path.isdir(driver_cwd):
+            os.chdir(driver_cwd)
 
         trial_id = tune.get_context().get_trial_id()
         trial_dir = job.root.resolve() / "trials" / f"ray_{trial_id}"

@@ -282,6 +282,9 @@ def run_optuna(job: Job, trials, timeout, storage, seed: int, pruner: str) -> li
                                     sampler=optuna.samplers.TPESampler(seed=seed),
                                     pruner=make_pruner(pruner), load_if_exists=True)
         _check_same_space(study, job)
+        earlier = len(study.get_trials(deepcopy=False))
+        if earlier:  # a resumed search: a sampler seeded as before would repeat the first run's draws
+            study.sampler = optuna.samplers.TPESampler(seed=seed + earlier)
         if embedded:
             _retry_interrupted(study)
         done = lambda: len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)))  # noqa: E731
