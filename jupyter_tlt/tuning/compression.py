@@ -22,6 +22,7 @@ from pathlib import Path
 
 from .. import atomic
 from ..errors import SpecError, UsageError
+from .layout import COMPRESS_PRUNED, COMPRESS_SUMMARY, TRIALS
 
 LATENCY_SECONDS = 3.0  # of timing per model (median of the runs)
 
@@ -135,10 +136,10 @@ def compress(model_path, results_dir, *, keep=(0.7, 0.5, 0.3), by: str = "flops"
                     else "train_config.n_epochs")
     for fraction in keep:
         name = f"keep_{fraction:g}"
-        pruned = root / "prune" / f"{name}.keras"
+        pruned = root / COMPRESS_PRUNED / f"{name}.keras"
         report = prune(model_path, pruned, key=key, overwrite=True, min_num_filters=min_num_filters,
                        pruning_granularity=pruning_granularity, **{f"target_{by}": fraction})
-        trial = root / "trials" / name
+        trial = root / TRIALS / name
         final = trial / "weights" / "model.keras"
         if not final.is_file():  # a re-run keeps candidates already retrained
             retrain = apply(with_pretrained(text, str(pruned)), {epochs_field: epochs, **validation})
@@ -159,7 +160,7 @@ def compress(model_path, results_dir, *, keep=(0.7, 0.5, 0.3), by: str = "flops"
     within = [r for r in rows[1:] if r["value"] >= base_value - max_drop]
     recommended = min(within, key=lambda r: r["flops"]) if within else None
     result = CompressionResult(named[0], max_drop, rows, recommended, time.perf_counter() - started)
-    atomic.write_text(root / "compression.json", json.dumps(
+    atomic.write_text(root / COMPRESS_SUMMARY, json.dumps(
         {"objective": result.objective, "max_drop": max_drop, "rows": rows, "recommended": recommended},
         indent=2, default=str) + "\n")
     return result

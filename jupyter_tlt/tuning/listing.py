@@ -21,11 +21,8 @@ import threading
 from pathlib import Path
 
 from ..atomic import pid_alive
+from .layout import COMPRESS_PRUNED, COMPRESS_SUMMARY, TRIALS, TUNE_FILES, TUNE_LOCK, TUNE_SUMMARY
 
-TRIALS = "trials"
-TUNE_FILES = ("tune.db", "tune.json", "tune.lock")
-TUNE_SUMMARY, TUNE_LOCK = "tune.json", "tune.lock"
-COMPRESS_SUMMARY, COMPRESS_PRUNED = "compression.json", "prune"
 
 _LOCK = threading.Lock()
 _SUMMARIES: dict[str, tuple[tuple, dict]] = {}

@@ -20,6 +20,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..errors import DataError, UsageError
+from .layout import TRIALS
 
 RAY_DIR = "ray"
 METRIC = "objective"
@@ -125,7 +126,7 @@ def _trainable(job):
             os.chdir(driver_cwd)
 
         trial_id = tune.get_context().get_trial_id()
-        trial_dir = job.root.resolve() / "trials" / f"ray_{trial_id}"
+        trial_dir = job.root.resolve() / TRIALS / f"ray_{trial_id}"
         monitor = job.objective_monitor()
 
         class Report(keras().callbacks.Callback):

@@ -29,6 +29,7 @@ from typing import Any
 from .. import atomic
 from ..data.kitti import DIFFICULTIES
 from ..errors import TltError, UsageError
+from .layout import TRIALS, TUNE_DB, TUNE_LOCK, TUNE_SUMMARY
 from .space import Param, apply, check_space, load_space, parse_flags
 
 PRUNERS = ("median", "hyperband", "none")
@@ -132,7 +133,7 @@ def _check_budget(trials, timeout) -> None:
 
 
 def default_storage(root: Path) -> str:
-    return f"sqlite:///{(root / 'tune.db').resolve()}"
+    return f"sqlite:///{(root / TUNE_DB).resolve()}"
 
 
 @dataclass
@@ -179,7 +180,7 @@ class Job:
         return objective_value(result.metrics, self.level)
 
     def trial_dir(self, number: int) -> Path:
-        return self.root / "trials" / f"trial_{number:04d}"
+        return self.root / TRIALS / f"trial_{number:04d}"
 
     def rows_of(self, trials) -> list[dict]:
         """Table rows of Optuna FrozenTrials: state, objective, spec values, experiment folder."""
@@ -205,7 +206,7 @@ class Job:
             best_spec = self.root / "best_spec.txt"
             atomic.write_text(best_spec, apply(self.base, best["params"]))
         result = TuneResult(self.root, self.objective, rows, best, best_spec, _safe_url(storage), backend, seconds)
-        atomic.write_text(self.root / "tune.json", json.dumps(
+        atomic.write_text(self.root / TUNE_SUMMARY, json.dumps(
             {"objective": result.objective, "storage": result.storage, "backend": backend,
              "space": [p.describe() for p in self.space], "best": best,
              "best_spec": str(best_spec) if best_spec else None, "trials": rows}, indent=2, default=str) + "\n")
@@ -344,7 +345,7 @@ class SearchLock:
     process is gone (killed) is taken over."""
 
     def __init__(self, root: Path):
-        self.path = root / "tune.lock"
+        self.path = root / TUNE_LOCK
 
     def __enter__(self) -> "SearchLock":
         if self.path.is_file():

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .layout import TUNE_DB, TUNE_SUMMARY
+
 STATE_COLOURS = {"COMPLETE": "tab:blue", "PRUNED": "tab:orange", "FAIL": "tab:red", "RUNNING": "tab:gray"}
 
 
@@ -126,7 +128,7 @@ def load_result(results_dir):
     from .search import TuneResult
 
     root = Path(results_dir)
-    data = json.loads((root / "tune.json").read_text())
+    data = json.loads((root / TUNE_SUMMARY).read_text())
     return TuneResult(root, data["objective"], data["trials"], data["best"],
                       Path(data["best_spec"]) if data["best_spec"] else None, data["storage"], data["backend"])
 
@@ -148,7 +150,7 @@ class SearchView:
 
         from .search import STUDY, TuneResult, default_storage
 
-        if not (self.root / "tune.db").is_file():
+        if not (self.root / TUNE_DB).is_file():
             raise FileNotFoundError("no tune.db")
         study = optuna.load_study(study_name=STUDY, storage=default_storage(self.root))
         trials, best = [], None
