@@ -16,10 +16,11 @@ The targets are those packed by ``rasterize.pack_targets`` (the losses split the
 * ``output_bbox``: L1 over the 4 encoded edges, only on foreground cells (t > 0), summed over the
   classes and divided by the image's number of foreground (cell, class) pairs (at least 1).
 
-Both sum the classes with weight ``class_weight * initial_weight`` of that class's objective ("cov"
-or "bbox") from ``cost_function_config.target_classes``; classes it does not list get the defaults
-(class_weight 1, coverage_foreground_weight 1, initial_weight 1). The objective weights are
-per class in TAO, so they live inside the losses and ``loss_weights`` is 1 for both outputs.
+Without auto-weighting, both sum the classes with weight ``class_weight * initial_weight`` of that
+class's objective ("cov" or "bbox") from ``cost_function_config.target_classes``; classes it does not
+list get the defaults (class_weight 1, coverage_foreground_weight 1, initial_weight 1, weight_target
+1). The objective weights are per class in TAO, so they live inside the losses and ``loss_weights``
+is 1 for both outputs.
 
 ``cost_function_config.bbox_iou_weight`` w > 0 adds ``w * (1 - GIoU)`` to the bbox objective on the
 same foreground cells: the generalised IoU of the predicted and target box of each cell. Both boxes
