@@ -217,6 +217,7 @@ def run_levers(args) -> None:
                       "moderate": {c: 100 * m.ap[c]["moderate"] for c in CLASSES},
                       "images_per_s": FRAMES["target"][0] * args.target_epochs / seconds}
         work.mkdir(parents=True, exist_ok=True)
+        rows = {**(json.loads(table.read_text()) if table.exists() else {}), name: rows[name]}  # others may have landed
         table.write_text(json.dumps(rows, indent=1))
         print(f"{name}: done in {seconds / 60:.1f} min", flush=True)
     print(f"\ntarget stage only: {args.target_epochs} epochs from {source}, {FRAMES['test'][0]} fresh target "

@@ -187,3 +187,30 @@ def test_the_spec_field_is_validated_and_misspellings_suggest_it():
         load_experiment_spec('model_config { arch: "resnet" } cost_function_config { bbox_iou_weight: -1 }')
     with pytest.raises(SpecError, match="did you mean 'bbox_iou_weight'"):
         load_experiment_spec('model_config { arch: "resnet" } cost_function_config { bbox_iou_weigth: 1 }')
+
+
+# ---- through `train` ---------------------------------------------------------------------------
+
+def test_train_applies_both_levers_from_the_spec(tmp_path):
+    import keras
+
+    from jupyter_tlt.train import train
+    from train_fixtures import detection_records, detection_spec
+
+    records = detection_records(tmp_path / "data")
+    seen = {}
+
+    class Record(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            losses = self.model.loss
+            seen[epoch] = {k: losses[k].objective_weights.numpy().copy() for k in (OUTPUT_COV, OUTPUT_BBOX)}
+            seen["iou_weight"] = losses[OUTPUT_BBOX].iou_weight
+
+    extra = "cost_function_config { enable_autoweighting: true bbox_iou_weight: 1.5 }\n"
+    result = train(detection_spec(records, epochs=2, extra=extra), tmp_path / "run", progress=False,
+                   callbacks=[Record()])
+    assert np.isfinite(result.to_frame()["loss"]).all() and seen["iou_weight"] == 1.5
+    for epoch in (0, 1):   # updated at every epoch's end, before later callbacks see them
+        cov, bbox = seen[epoch][OUTPUT_COV], seen[epoch][OUTPUT_BBOX]
+        assert not np.allclose(cov, 0.5) and np.all((cov >= 1e-4) & (bbox <= 0.9999))
+        np.testing.assert_allclose(cov + bbox, 1.0, rtol=1e-5)
