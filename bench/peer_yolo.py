@@ -183,6 +183,19 @@ def lever_spec(roots: dict[str, Path], epochs: int, source_model: Path, lever: s
     return our_spec(f"{roots['target']}/records/kitti-fold-*", test, epochs, str(source_model)) + LEVERS[lever]
 
 
+def figures(metrics) -> dict:
+    """mAP per difficulty and moderate AP per class, in percent."""
+    return {"mAP": {d: 100 * metrics.mAP[d] for d in ("easy", "moderate", "hard")},
+            "moderate": {c: 100 * metrics.ap[c]["moderate"] for c in CLASSES}}
+
+
+def lever_row(name: str, row: dict) -> str:
+    cells = [f"{row['mAP'][d]:.1f}" for d in ("easy", "moderate", "hard")]
+    cells += [f"{row['moderate'][c]:.1f}" for c in CLASSES]
+    speed = f"{row['images_per_s']:.1f}" if "images_per_s" in row else ""
+    return f"| {name} | {' | '.join(cells)} | {speed} |"
+
+
 def run_levers(args) -> None:
     """Fine-tune the target stage once per lever from the source-stage model; print the table."""
     from jupyter_tlt.infer import infer
@@ -193,7 +206,7 @@ def run_levers(args) -> None:
     missing = [str(r) for r in roots.values() if not (r / "done").exists()]
     if missing:
         sys.exit(f"--data {data}: no finished data in {', '.join(missing)}; run the full bench first")
-    source = Path(args.source_model) if args.source_model else data.parent / "ours" / "source" / "weights" / "model.keras"
+    source = Path(args.source_model or data.parent / "ours" / "source" / "weights" / "model.keras")
     if not source.exists():
         sys.exit(f"--source_model {source}: not found; it is the full bench's source-stage model")
     names = [n.strip() for n in args.levers.split(",") if n.strip()]
@@ -202,9 +215,7 @@ def run_levers(args) -> None:
         sys.exit(f"--levers: unknown {', '.join(unknown)}; choose from {', '.join(LEVERS)}")
     table = work / "levers.json"
     rows = json.loads(table.read_text()) if table.exists() else {}
-    for name in names:
-        if name in rows:
-            continue
+    for name in (n for n in names if n not in rows):
         run = work / "levers" / name
         start = time.perf_counter()
         result = train(lever_spec(roots, args.target_epochs, source, name), run, progress=False)
@@ -212,28 +223,22 @@ def run_levers(args) -> None:
         results = run / "kitti_results"
         infer("detection", str(result.model_path), roots["test"] / "kitti" / "image_2", results,
               overwrite=True, progress=False, all_candidates=True)
-        m = score(results / "labels", roots)
-        rows[name] = {"spec": LEVERS[name].strip(), "mAP": {d: 100 * m.mAP[d] for d in ("easy", "moderate", "hard")},
-                      "moderate": {c: 100 * m.ap[c]["moderate"] for c in CLASSES},
-                      "images_per_s": FRAMES["target"][0] * args.target_epochs / seconds}
+        row = {"spec": LEVERS[name].strip(), **figures(score(results / "labels", roots)),
+               "images_per_s": FRAMES["target"][0] * args.target_epochs / seconds}
         work.mkdir(parents=True, exist_ok=True)
-        rows = {**(json.loads(table.read_text()) if table.exists() else {}), name: rows[name]}  # others may have landed
+        rows = {**(json.loads(table.read_text()) if table.exists() else {}), name: row}  # another call's rows
         table.write_text(json.dumps(rows, indent=1))
         print(f"{name}: done in {seconds / 60:.1f} min", flush=True)
     print(f"\ntarget stage only: {args.target_epochs} epochs from {source}, {FRAMES['test'][0]} fresh target "
           "frames, KITTI protocol, moderate AP per class\n")
-    print("| lever | mAP easy | mAP moderate | mAP hard | car (IoU 0.7) | cyclist | pedestrian | road_sign | train img/s |")
+    print("| lever | mAP easy | mAP moderate | mAP hard | car (IoU 0.7) | cyclist | pedestrian | road_sign "
+          "| train img/s |")
     print("|---|---|---|---|---|---|---|---|---|")
     full = data.parent / "ours" / "kitti_results" / "labels"
-    if full.exists():  # the full bench's own target stage: the same training, another run
-        m = score(full, roots)
-        print(f"| (full bench's target stage) | {100 * m.mAP['easy']:.1f} | {100 * m.mAP['moderate']:.1f} | "
-              f"{100 * m.mAP['hard']:.1f} | " + " | ".join(f"{100 * m.ap[c]['moderate']:.1f}" for c in CLASSES)
-              + " | |")
-    for name in sorted(rows, key=lambda n: (n != "baseline", list(LEVERS).index(n) if n in LEVERS else 99)):
-        r = rows[name]
-        print(f"| {name} | " + " | ".join(f"{r['mAP'][d]:.1f}" for d in ("easy", "moderate", "hard")) + " | "
-              + " | ".join(f"{r['moderate'][c]:.1f}" for c in CLASSES) + f" | {r['images_per_s']:.1f} |")
+    if full.exists():  # the full bench's own target stage (its epochs, its source model)
+        print(lever_row("(full bench's target stage)", figures(score(full, roots))))
+    for name in sorted(rows, key=lambda n: list(LEVERS).index(n) if n in LEVERS else len(LEVERS)):
+        print(lever_row(name, rows[name]))
 
 
 def main() -> None:
@@ -241,7 +246,8 @@ def main() -> None:
     ap.add_argument("--source_epochs", type=int, default=10)
     ap.add_argument("--target_epochs", type=int, default=8)
     ap.add_argument("--same_wall_time", action="store_true", help="also: YOLO for our training's wall time")
-    ap.add_argument("--work", default=None, help="default: bench/results/peer_yolo (peer_yolo_levers with --levers)")
+    ap.add_argument("--work", default=None,
+                    help="default: bench/results/peer_yolo (peer_yolo_levers with --levers)")
     ap.add_argument("--levers", default="", help=f"lever mode: comma-separated, from {', '.join(LEVERS)}")
     ap.add_argument("--data", default=str(HERE / "results" / "peer_yolo" / "data"),
                     help="lever mode: the full bench's data folder (read only)")
