@@ -12,6 +12,14 @@ Ultralytics and its CPU torch live in a virtual environment of their own, made o
 (bench/results/peer_venv); they are never a dependency of the package.
 
     python bench/peer_yolo.py [--source_epochs 10] [--target_epochs 8] [--same_wall_time]
+
+Lever mode (issue 22 item 2): fine-tune only the target stage, from a finished run's source-stage
+model, with the baseline spec plus one lever's spec change, and score the same 100 test frames.
+`baseline` is the same fine-tuning with no change. Rows accumulate in WORK/levers.json, so levers can
+be measured one call at a time; a lever already there is not trained again.
+
+    python bench/peer_yolo.py --levers baseline,autoweighting,giou \
+        --data bench/results/peer_yolo/data --work bench/results/peer_yolo_levers
 """
 
 from __future__ import annotations
@@ -29,6 +37,19 @@ PEER_VENV = HERE / "results" / "peer_venv"
 PEER_PACKAGES = (["torch==2.14.1", "torchvision==0.29.1"], ["ultralytics"])  # the CPU machine's torch wheels
 FRAMES = {"source": (600, 1), "target": (300, 2), "test": (100, 3)}  # images, seed
 CLASSES = ("car", "cyclist", "pedestrian", "road_sign")
+# Lever name -> spec text added to the baseline spec (blocks the baseline spec leaves unset).
+LEVERS = {
+    "baseline": "",
+    # TAO's cost auto-weighting with the targets of TAO's example specs (bbox 10x cov)
+    "autoweighting": "cost_function_config { enable_autoweighting: true\n" + "".join(
+        f'  target_classes {{ name: "{c}" objectives {{ name: "cov" initial_weight: 1 weight_target: 1 }} '
+        f'objectives {{ name: "bbox" initial_weight: 10 weight_target: 10 }} }}\n' for c in CLASSES) + "}\n",
+    "giou": "cost_function_config { bbox_iou_weight: 2 }\n",
+    # a coverage region half the box's width and height: only cells near the centre regress the box
+    "cov_radius_0.5": "bbox_rasterizer_config {\n" + "".join(
+        f'  target_class_config {{ key: "{c}" value {{ cov_radius_x: 0.5 cov_radius_y: 0.5 }} }}\n'
+        for c in CLASSES) + "}\n",
+}
 
 
 # ---- the peer's side: runs inside the peer venv (no jupyter_tlt there) ------------------------------
@@ -157,14 +178,87 @@ def score(results: Path, roots: dict[str, Path]):
                                 image_dir=kitti / "image_2").metrics
 
 
+def lever_spec(roots: dict[str, Path], epochs: int, source_model: Path, lever: str) -> str:
+    test = f"{roots['test']}/records/kitti-fold-*"
+    return our_spec(f"{roots['target']}/records/kitti-fold-*", test, epochs, str(source_model)) + LEVERS[lever]
+
+
+def figures(metrics) -> dict:
+    """mAP per difficulty and moderate AP per class, in percent."""
+    return {"mAP": {d: 100 * metrics.mAP[d] for d in ("easy", "moderate", "hard")},
+            "moderate": {c: 100 * metrics.ap[c]["moderate"] for c in CLASSES}}
+
+
+def lever_row(name: str, row: dict) -> str:
+    cells = [f"{row['mAP'][d]:.1f}" for d in ("easy", "moderate", "hard")]
+    cells += [f"{row['moderate'][c]:.1f}" for c in CLASSES]
+    speed = f"{row['images_per_s']:.1f}" if "images_per_s" in row else ""
+    return f"| {name} | {' | '.join(cells)} | {speed} |"
+
+
+def run_levers(args) -> None:
+    """Fine-tune the target stage once per lever from the source-stage model; print the table."""
+    from jupyter_tlt.infer import infer
+    from jupyter_tlt.train import train
+
+    data, work = Path(args.data), Path(args.work)
+    roots = {name: data / name for name in FRAMES}
+    missing = [str(r) for r in roots.values() if not (r / "done").exists()]
+    if missing:
+        sys.exit(f"--data {data}: no finished data in {', '.join(missing)}; run the full bench first")
+    source = Path(args.source_model or data.parent / "ours" / "source" / "weights" / "model.keras")
+    if not source.exists():
+        sys.exit(f"--source_model {source}: not found; it is the full bench's source-stage model")
+    names = [n.strip() for n in args.levers.split(",") if n.strip()]
+    unknown = [n for n in names if n not in LEVERS]
+    if unknown:
+        sys.exit(f"--levers: unknown {', '.join(unknown)}; choose from {', '.join(LEVERS)}")
+    table = work / "levers.json"
+    rows = json.loads(table.read_text()) if table.exists() else {}
+    for name in (n for n in names if n not in rows):
+        run = work / "levers" / name
+        start = time.perf_counter()
+        result = train(lever_spec(roots, args.target_epochs, source, name), run, progress=False)
+        seconds = time.perf_counter() - start
+        results = run / "kitti_results"
+        infer("detection", str(result.model_path), roots["test"] / "kitti" / "image_2", results,
+              overwrite=True, progress=False, all_candidates=True)
+        row = {"spec": LEVERS[name].strip(), **figures(score(results / "labels", roots)),
+               "images_per_s": FRAMES["target"][0] * args.target_epochs / seconds}
+        work.mkdir(parents=True, exist_ok=True)
+        rows = {**(json.loads(table.read_text()) if table.exists() else {}), name: row}  # another call's rows
+        table.write_text(json.dumps(rows, indent=1))
+        print(f"{name}: done in {seconds / 60:.1f} min", flush=True)
+    print(f"\ntarget stage only: {args.target_epochs} epochs from {source}, {FRAMES['test'][0]} fresh target "
+          "frames, KITTI protocol, moderate AP per class\n")
+    print("| lever | mAP easy | mAP moderate | mAP hard | car (IoU 0.7) | cyclist | pedestrian | road_sign "
+          "| train img/s |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    full = data.parent / "ours" / "kitti_results" / "labels"
+    if full.exists():  # the full bench's own target stage (its epochs, its source model)
+        print(lever_row("(full bench's target stage)", figures(score(full, roots))))
+    for name in sorted(rows, key=lambda n: list(LEVERS).index(n) if n in LEVERS else len(LEVERS)):
+        print(lever_row(name, rows[name]))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--source_epochs", type=int, default=10)
     ap.add_argument("--target_epochs", type=int, default=8)
     ap.add_argument("--same_wall_time", action="store_true", help="also: YOLO for our training's wall time")
-    ap.add_argument("--work", default=str(HERE / "results" / "peer_yolo"))
+    ap.add_argument("--work", default=None,
+                    help="default: bench/results/peer_yolo (peer_yolo_levers with --levers)")
+    ap.add_argument("--levers", default="", help=f"lever mode: comma-separated, from {', '.join(LEVERS)}")
+    ap.add_argument("--data", default=str(HERE / "results" / "peer_yolo" / "data"),
+                    help="lever mode: the full bench's data folder (read only)")
+    ap.add_argument("--source_model", default="",
+                    help="lever mode: default DATA/../ours/source/weights/model.keras")
     args = ap.parse_args()
-    work = Path(args.work)
+    if args.levers:
+        args.work = args.work or str(HERE / "results" / "peer_yolo_levers")
+        run_levers(args)
+        return
+    work = Path(args.work or HERE / "results" / "peer_yolo")
     epochs = {"source": args.source_epochs, "target": args.target_epochs}
 
     roots = make_data(work)

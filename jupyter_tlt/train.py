@@ -144,7 +144,7 @@ def train(spec, results_dir, *, task: str | None = None, gpus: int = 1, devices=
                   spec=spec_to_text(spec), initial_epoch=initial_epoch, transfer=transfer_text)
     epoch_end = EpochEnd(exp, t, global_batch, conf.validation_period, conf.first_validation_epoch,
                          conf.checkpoint_interval, conf.epochs, chief, verbose, on_epoch)
-    callbacks = [epoch_end, *callbacks, Progress(conf.epochs, steps, initial_epoch, progress and chief)]
+    callbacks = [*t.training_callbacks(), epoch_end, *callbacks, Progress(conf.epochs, steps, initial_epoch, progress and chief)]
     if chief:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(exp.tensorboard_dir),
                                                      write_graph=False, update_freq="epoch"))

@@ -38,9 +38,9 @@ def test_every_task_carries_what_the_steps_ask_of_it():
     asked = ("name", "primary_metric", "metric_label", "output_names", "letterbox", "supports_analysis",
              "result_files", "counted", "spec_template", "evaluation_figure", "matches_spec", "matches_outputs",
              "build_from_spec", "headline", "plot_metrics", "labels_text", "deepstream_config")
-    per_instance = ("train_data", "eval_batches", "build", "compile_args", "predict", "metrics", "validate",
-                    "evaluate_model", "evaluation_extras", "infer_outputs", "write_predictions",
-                    "deepstream_postprocess")
+    per_instance = ("train_data", "eval_batches", "build", "compile_args", "training_callbacks", "predict",
+                    "metrics", "validate", "evaluate_model", "evaluation_extras", "infer_outputs",
+                    "write_predictions", "deepstream_postprocess")
     for name in TASKS:
         cls = task_class(name)
         assert cls.name == name

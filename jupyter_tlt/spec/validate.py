@@ -122,6 +122,7 @@ EXPERIMENT_RULES: dict[str, Check] = {
     "cost_function_config.target_classes[*].objectives[*].weight_target": at_least(0),
     "cost_function_config.max_objective_weight": at_least(0),
     "cost_function_config.min_objective_weight": at_least(0),
+    "cost_function_config.bbox_iou_weight": at_least(0),
     "training_config.batch_size_per_gpu": BATCH_SIZE,
     "training_config.num_epochs": at_least(1),
     "training_config.checkpoint_interval": at_least(1),

@@ -309,16 +309,18 @@ class CostFunctionTargetClass(_message.Message):
     def __init__(self, name: _Optional[str] = ..., class_weight: _Optional[float] = ..., coverage_foreground_weight: _Optional[float] = ..., objectives: _Optional[_Iterable[_Union[CostFunctionObjective, _Mapping]]] = ...) -> None: ...
 
 class CostFunctionConfig(_message.Message):
-    __slots__ = ("target_classes", "enable_autoweighting", "max_objective_weight", "min_objective_weight")
+    __slots__ = ("target_classes", "enable_autoweighting", "max_objective_weight", "min_objective_weight", "bbox_iou_weight")
     TARGET_CLASSES_FIELD_NUMBER: _ClassVar[int]
     ENABLE_AUTOWEIGHTING_FIELD_NUMBER: _ClassVar[int]
     MAX_OBJECTIVE_WEIGHT_FIELD_NUMBER: _ClassVar[int]
     MIN_OBJECTIVE_WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    BBOX_IOU_WEIGHT_FIELD_NUMBER: _ClassVar[int]
     target_classes: _containers.RepeatedCompositeFieldContainer[CostFunctionTargetClass]
     enable_autoweighting: bool
     max_objective_weight: float
     min_objective_weight: float
-    def __init__(self, target_classes: _Optional[_Iterable[_Union[CostFunctionTargetClass, _Mapping]]] = ..., enable_autoweighting: bool = ..., max_objective_weight: _Optional[float] = ..., min_objective_weight: _Optional[float] = ...) -> None: ...
+    bbox_iou_weight: float
+    def __init__(self, target_classes: _Optional[_Iterable[_Union[CostFunctionTargetClass, _Mapping]]] = ..., enable_autoweighting: bool = ..., max_objective_weight: _Optional[float] = ..., min_objective_weight: _Optional[float] = ..., bbox_iou_weight: _Optional[float] = ...) -> None: ...
 
 class SoftStartAnnealingSchedule(_message.Message):
     __slots__ = ("min_learning_rate", "max_learning_rate", "soft_start", "annealing")

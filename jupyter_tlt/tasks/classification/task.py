@@ -104,6 +104,10 @@ class ClassificationTask:
     def compile_args(self) -> dict:
         return {"loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"]}
 
+    def training_callbacks(self) -> list:
+        """Keras callbacks the losses need during ``fit``: none for cross-entropy."""
+        return []
+
     def predict(self, model, batches, progress=None):
         labels, probs = [], []
         for images, y in batches:

@@ -129,6 +129,12 @@ class DetectionTask:
         return {"loss": make_losses(self.spec, self.class_names),
                 "loss_weights": loss_weights(self.spec, self.class_names)}
 
+    def training_callbacks(self) -> list:
+        """Keras callbacks the losses need during ``fit`` (TAO's cost auto-weighting when enabled)."""
+        from .loss import training_callbacks
+
+        return training_callbacks(self.spec)
+
     # -- prediction and metrics ---------------------------------------------------------------
     def predict(self, model, batches, progress=None) -> list[Detections]:
         """Detections in original image pixels for every frame of `batches`."""
