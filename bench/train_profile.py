@@ -128,8 +128,10 @@ def breakdown(records: str, epochs: int, repeats: int):
     rows["input: read + decode + augment"] = pipeline_seconds(plain, 8)
     train_ds, steps = task.train_data(BATCH)
     rows["input: ... + rasterize (what fit reads)"] = pipeline_seconds(train_ds, 8)
+    config = RasterizerConfig.from_spec(spec, task.class_names)
+    rows["input: ... + rasterize, serial map (until now)"] = pipeline_seconds(plain.map(target_fn(config)), 8)
     label_batches = [labels for _, labels in plain.take(4)]
-    rasterize = tf.function(target_fn(RasterizerConfig.from_spec(spec, task.class_names)), autograph=False)
+    rasterize = tf.function(target_fn(config), autograph=False)
     images0 = tf.zeros([BATCH, task.height, task.width, 3])
     rows["rasterize alone"] = median_seconds(
         lambda: [_block(rasterize(images0, labels)) for labels in label_batches], repeats,
@@ -198,7 +200,12 @@ def breakdown(records: str, epochs: int, repeats: int):
     rows["optimizer update alone"] = median_seconds(
         lambda: (apply(grads), _block(model.trainable_variables[0])), repeats)
     fixed = tf.data.Dataset.from_tensor_slices(batches_to_stack(batches, tf)).repeat()
-    rows["keras train step (fixed batches)"] = fit_step_seconds(keras, model, fixed, 2 * repeats)
+    rows["keras train step (fixed batches)"] = fit_step_seconds(keras, model, fixed, repeats)
+    # the same step compiled by XLA (Keras leaves jit_compile off on CPU-only machines), same weights
+    xla = task.build()
+    xla.set_weights(model.get_weights())
+    xla.compile(optimizer=make_optimizer(spec, steps, epochs), jit_compile=True, **task.compile_args())
+    rows["  same, jit_compile=True (XLA)"] = fit_step_seconds(keras, xla, fixed, repeats)
 
     # -- the full `tlt train` step ----------------------------------------------------------------
     result = train_step(records, epochs)
