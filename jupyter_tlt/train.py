@@ -76,7 +76,7 @@ class TrainResult:
 
 def train(spec, results_dir, *, task: str | None = None, gpus: int = 1, devices=None,
           key: str | None = None, model_name: str = "model", progress: bool = True,
-          verbose: bool = False, on_epoch=None, callbacks=()) -> TrainResult:
+          verbose: bool = False, on_epoch=None, callbacks=(), use_amp: bool | None = None) -> TrainResult:
     """Train the model `spec` describes; resume when `results_dir` holds checkpoints.
 
     `on_epoch(record)` is called after every epoch with its loss terms, learning rate and any
@@ -84,10 +84,13 @@ def train(spec, results_dir, *, task: str | None = None, gpus: int = 1, devices=
     after the one that validates (so they see `val_*` in the epoch's logs; `tlt tune` prunes with one).
     `gpus` > 1 trains on that many GPUs with MirroredStrategy; `devices` names devices explicitly
     (e.g. two logical CPUs in tests); with TF_CONFIG set, MultiWorkerMirroredStrategy spans machines.
+    `use_amp` (TAO's `--use_amp`): mixed float16 where every training device is a GPU with tensor
+    cores; elsewhere a warning says why it is off (see `training.precision`).
     """
     from .tf_import import keras
     from .training import distribute
     from .training.callbacks import EpochEnd, Progress
+    from .training.precision import USE_AMP_DEFAULT, precision_for
     from .models.imagenet import is_imagenet, load_imagenet_weights
     from .models.keras2_weights import is_keras2_file, load_keras2_weights, refuse_encrypted_tao
     from .training.settings import make_optimizer, pretrained_path, settings
@@ -101,6 +104,9 @@ def train(spec, results_dir, *, task: str | None = None, gpus: int = 1, devices=
     exp = Experiment(results_dir)
     strategy = distribute.make_strategy(gpus, devices)
     chief = distribute.is_chief(strategy)
+    precision = precision_for(USE_AMP_DEFAULT if use_amp is None else use_amp, devices)
+    if precision.reason and chief:
+        warn(precision.describe())
     conf = settings(spec)
     if spec.HasField("train_config") and spec.HasField("training_config"):
         warn("the spec has both train_config and training_config: epochs, batch size, learning rate, "
@@ -118,11 +124,12 @@ def train(spec, results_dir, *, task: str | None = None, gpus: int = 1, devices=
         refuse_encrypted_tao(source)
     keras2 = bool(source) and not imagenet and is_keras2_file(source)  # a TAO/NGC .hdf5
     pretrained = _load_pretrained(source, key) if source and not (imagenet or keras2) else None
-    with strategy.scope():
+    with strategy.scope(), precision.building():
         model = t.build()
         if pretrained and pretrained[1].get("pruned"):
             model = _pruned_widths(model, pretrained[0])  # retraining keeps the pruned model's widths
-        model.compile(optimizer=make_optimizer(spec, steps, conf.epochs), **t.compile_args())
+        model.compile(optimizer=make_optimizer(spec, steps, conf.epochs),
+                      jit_compile=distribute.jit_compile(strategy), **t.compile_args())
         if latest:
             initial_epoch = distribute.restore_checkpoint(model, latest[1])
         else:
@@ -141,7 +148,8 @@ def train(spec, results_dir, *, task: str | None = None, gpus: int = 1, devices=
     if chief:
         exp.start(task=task_name, arch=f"{arch}{depth or ''}", class_names=t.class_names,
                   epochs=conf.epochs, batch_size=global_batch, replicas=strategy.num_replicas_in_sync,
-                  spec=spec_to_text(spec), initial_epoch=initial_epoch, transfer=transfer_text)
+                  spec=spec_to_text(spec), initial_epoch=initial_epoch, transfer=transfer_text,
+                  precision=precision.policy)
     epoch_end = EpochEnd(exp, t, global_batch, conf.validation_period, conf.first_validation_epoch,
                          conf.checkpoint_interval, conf.epochs, chief, verbose, on_epoch)
     callbacks = [*t.training_callbacks(), epoch_end, *callbacks, Progress(conf.epochs, steps, initial_epoch, progress and chief)]
@@ -213,10 +221,12 @@ def _record_failure(exp: Experiment, exc: BaseException) -> None:
 
 
 def save_final(model, path: Path, key: str | None = None, **info) -> Path:
-    """Save an uncompiled copy (no optimizer state) with jupyter-tlt's info inside the file."""
+    """Save an uncompiled float32 copy (no optimizer state) with jupyter-tlt's info inside the file."""
     from .models import save_model
     from .tf_import import keras
+    from .training.precision import float32_copy
 
+    model = float32_copy(model)  # a mixed-precision model is saved (and exported) in float32
     inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs  # a list would make callers warn
     plain = keras().Model(inputs, model.outputs, name=model.name)
     return save_model(plain, path, info=info, key=key)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from jupyter_tlt import SpecError
-from jupyter_tlt.tasks.detectnet_v2 import OUTPUT_BBOX, OUTPUT_COV, RasterizerConfig, target_fn
+from jupyter_tlt.tasks.detectnet_v2 import OUTPUT_BBOX, OUTPUT_COV, RasterizerConfig, target_fn, with_targets
 from jupyter_tlt.tasks.detectnet_v2.loss import LossConfig, loss_weights, losses_from_config, make_losses
 from jupyter_tlt.tasks.detectnet_v2.postprocess import (ImageDetections, PostprocessConfig, cluster, decode,
                                                neighbour_pairs, pairwise_iou, postprocess)
@@ -490,6 +490,7 @@ def test_losses_are_registered_and_serialise():
 
 
 def test_target_fn_on_the_loader_and_back(tmp_path):
+    from jupyter_tlt.data.augment import Augmentation
     from jupyter_tlt.data.convert import dataset_convert
     from jupyter_tlt.data.loader import detection_dataset
     from jupyter_tlt.tasks.detectnet_v2.rasterize import split_bbox_target, split_cov_target
@@ -505,6 +506,15 @@ def test_target_fn_on_the_loader_and_back(tmp_path):
     config = RasterizerConfig.default(["car", "pedestrian"])
     [(_, labels)] = list(ds)
     [(images, y)] = list(ds.map(target_fn(config)))
+    augmented = detection_dataset(str(tmp_path / "rec" / "k-fold-*"), output_size=(64, 128),
+                                  class_names=["car", "pedestrian"], batch_size=2, repeat=True,
+                                  augmentation=Augmentation(hflip_probability=0.5, zoom_min=0.8, zoom_max=1.2))
+    # the training form (parallel map, prefetched) yields what a plain map yields, in the same order
+    for (a_images, a_y), (b_images, b_y) in zip(with_targets(augmented, config).take(5),
+                                                augmented.map(target_fn(config)).take(5)):
+        np.testing.assert_array_equal(a_images, b_images)
+        for key in a_y:
+            np.testing.assert_array_equal(a_y[key], b_y[key])
     assert images.shape == (3, 64, 128, 3) and y[OUTPUT_COV].shape == (3, 4, 8, 4)
     cov, _ = split_cov_target(y[OUTPUT_COV].numpy(), 2)
     bbox, foreground = split_bbox_target(y[OUTPUT_BBOX].numpy(), 2)

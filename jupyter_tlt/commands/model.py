@@ -23,6 +23,8 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("-k", "--key", default=None, help=KEY_HELP + "; the final model is encrypted with it")
     p.add_argument("--gpus", type=int, default=1, help="GPUs to train on (MirroredStrategy); "
                    "several machines: set TF_CONFIG (see README)")
+    p.add_argument("--use_amp", action="store_true", default=None,
+                   help="mixed float16 on GPUs with tensor cores (TAO's flag); on a CPU it says why it is off")
     p.add_argument("-v", "--verbose", action="store_true", help="log every step to the console")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
@@ -32,7 +34,7 @@ def _train(args):
 
     return train(args.experiment_spec_file, args.results_dir, task=args.task, gpus=args.gpus,
                  key=args.key, model_name=args.model_name, progress=not args.quiet,
-                 verbose=args.verbose)
+                 verbose=args.verbose, use_amp=args.use_amp)
 
 
 def _evaluate_args(p: argparse.ArgumentParser) -> None:

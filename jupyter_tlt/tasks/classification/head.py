@@ -25,7 +25,8 @@ def build_classifier(arch: str, n_layers: int | None, input_shape: tuple[int, in
     if dropout_rate and dropout_rate > 0:
         x = layers.Dropout(float(dropout_rate), name="dropout")(x)
     out = layers.Dense(int(num_classes), activation="softmax", name=naming.PREDICTIONS_NAME,
-                       kernel_regularizer=graph.builder.regularizer)(x)
+                       kernel_regularizer=graph.builder.regularizer,
+                       dtype="float32")(x)  # float32 softmax under a mixed-precision policy
     model = keras.Model(graph.inputs, out, name=f"classifier_{graph.label}")
     graph.finish(model)
     return model

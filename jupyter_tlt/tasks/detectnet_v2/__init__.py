@@ -15,10 +15,10 @@ they are not re-exported here (that would hide the submodules); import them from
 from __future__ import annotations
 
 from .postprocess import ClassClustering, ImageDetections, PostprocessConfig, cluster, decode
-from .rasterize import OUTPUT_BBOX, OUTPUT_COV, STRIDE, RasterizerConfig, pack_targets, target_fn
+from .rasterize import OUTPUT_BBOX, OUTPUT_COV, STRIDE, RasterizerConfig, pack_targets, target_fn, with_targets
 
-__all__ = ["RasterizerConfig", "pack_targets", "target_fn", "PostprocessConfig", "ClassClustering",
-           "ImageDetections", "decode", "cluster", "make_losses", "loss_weights",
+__all__ = ["RasterizerConfig", "pack_targets", "target_fn", "with_targets", "PostprocessConfig",
+           "ClassClustering", "ImageDetections", "decode", "cluster", "make_losses", "loss_weights",
            "OUTPUT_COV", "OUTPUT_BBOX", "STRIDE"]
 
 

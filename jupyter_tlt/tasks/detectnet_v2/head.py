@@ -53,6 +53,7 @@ def build_detectnet(arch: str, n_layers: int | None, input_shape: tuple[int, int
     ``backbone_opts`` go to ``backbone_graph`` (use_batch_norm, activation, activation_params,
     freeze_blocks, freeze_bn, all_projections, regularizer); ``dropout_rate`` > 0 adds a ``dropout``
     layer before the heads. ``input_fields`` names the spec fields of width and height for errors.
+    The heads compute in float32 under any mixed-precision policy (`training.precision`).
     """
     height, width = int(input_shape[0]), int(input_shape[1])
     check_input_size(height, width, input_fields or SIZE_FIELDS)
@@ -67,10 +68,10 @@ def build_detectnet(arch: str, n_layers: int | None, input_shape: tuple[int, int
     cov = layers.Conv2D(int(num_classes), 1, activation="sigmoid", name=naming.COV_NAME,
                         kernel_initializer=keras.initializers.RandomNormal(stddev=HEAD_INIT_STDDEV),
                         bias_initializer=keras.initializers.Constant(COV_PRIOR_BIAS),
-                        kernel_regularizer=reg)(x)
+                        kernel_regularizer=reg, dtype="float32")(x)
     bbox = layers.Conv2D(4 * int(num_classes), 1, name=naming.BBOX_NAME,
                          kernel_initializer=keras.initializers.RandomNormal(stddev=HEAD_INIT_STDDEV),
-                         bias_initializer="zeros", kernel_regularizer=reg)(x)
+                         bias_initializer="zeros", kernel_regularizer=reg, dtype="float32")(x)
     model = keras.Model(graph.inputs, [cov, bbox], name=f"detectnet_v2_{graph.label}")
     graph.finish(model)
     return model

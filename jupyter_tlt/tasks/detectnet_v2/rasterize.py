@@ -1,7 +1,7 @@
 """DetectNet_v2 training targets: coverage ellipses and encoded box edges on the stride-16 grid.
 
     config = RasterizerConfig.from_spec(spec, class_names)
-    train_ds = detection_dataset_from_spec(spec, training=True).map(target_fn(config))
+    train_ds = with_targets(detection_dataset_from_spec(spec, training=True), config)  # map(target_fn(config))
     model.fit(train_ds, ...)     # each element: (images, {"output_cov": ..., "output_bbox": ...})
 
 Semantics (TAO-like), per object of class c with box x1,y1,x2,y2 in model-input pixels:
@@ -231,6 +231,15 @@ def grid_size(height: int, width: int, stride: int = STRIDE) -> tuple[int, int]:
 
 def _round_up(value: int, stride: int) -> int:
     return max(stride, (value + stride - 1) // stride * stride)
+
+
+def with_targets(dataset, config: RasterizerConfig):
+    """``dataset`` (batches of ``data.loader.detection_dataset``) mapped by ``target_fn(config)`` in
+    tf.data's threads and prefetched: the next batch's targets are rasterized while the model trains
+    on this one, instead of inside the training step's wait for data."""
+    tf = tensorflow()
+    return dataset.map(target_fn(config), num_parallel_calls=tf.data.AUTOTUNE,
+                       deterministic=True).prefetch(tf.data.AUTOTUNE)
 
 
 def target_fn(config: RasterizerConfig) -> Callable:

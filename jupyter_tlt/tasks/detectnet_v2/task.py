@@ -20,7 +20,7 @@ from ...spec import views
 from ...spec.defaults import DEFAULT_IOU, value
 from ...spec.protos import example_pb2
 from .postprocess import PostprocessConfig, postprocess
-from .rasterize import OUTPUT_BBOX, OUTPUT_COV, RasterizerConfig, target_fn
+from .rasterize import OUTPUT_BBOX, OUTPUT_COV, RasterizerConfig, with_targets
 
 # The training form's starting spec (`TrainPanel(task=...)`): small inputs, the synthetic data's paths.
 DETECTION_TEMPLATE = """random_seed: 42
@@ -79,7 +79,7 @@ class DetectionTask:
                                                 batch_size=batch_size, class_names=self.class_names)
         frames = count_records(loader.split_files(self.spec, training=True))
         steps = max(1, frames // batch_size)
-        return ds.map(target_fn(RasterizerConfig.from_spec(self.spec, self.class_names))), steps
+        return with_targets(ds, RasterizerConfig.from_spec(self.spec, self.class_names)), steps
 
     def eval_batches(self, batch_size: int, use_training_set: bool = False):
         """Un-augmented batches in record order, for validation and evaluation."""
