@@ -24,9 +24,8 @@ from train_detect import records  # noqa: E402
 from jupyter_tlt.experiments import Experiment  # noqa: E402
 from jupyter_tlt.spec import load_experiment_spec  # noqa: E402
 from jupyter_tlt.tasks import make_task  # noqa: E402
-from jupyter_tlt.tf_import import keras, tensorflow  # noqa: E402
+from jupyter_tlt.tf_import import keras  # noqa: E402
 from jupyter_tlt.train import train  # noqa: E402
-from jupyter_tlt.training.distribute import jit_compile  # noqa: E402
 from jupyter_tlt.training.settings import make_optimizer  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -55,9 +54,7 @@ def main() -> None:
     ds, steps = task.train_data(16)
     keras().utils.set_random_seed(42)
     model = task.build()
-    # compiled as `train` compiles it (XLA on one device), so that only the callbacks differ
-    model.compile(optimizer=make_optimizer(spec, steps, args.epochs),
-                  jit_compile=jit_compile(tensorflow().distribute.get_strategy()), **task.compile_args())
+    model.compile(optimizer=make_optimizer(spec, steps, args.epochs), **task.compile_args())
     timer = EpochTimes()
     model.fit(ds, epochs=args.epochs, steps_per_epoch=steps, callbacks=[timer], verbose=0)
     timed = args.epochs - 2
