@@ -128,8 +128,7 @@ def train(spec, results_dir, *, task: str | None = None, gpus: int = 1, devices=
         model = t.build()
         if pretrained and pretrained[1].get("pruned"):
             model = _pruned_widths(model, pretrained[0])  # retraining keeps the pruned model's widths
-        model.compile(optimizer=make_optimizer(spec, steps, conf.epochs),
-                      jit_compile=distribute.jit_compile(strategy), **t.compile_args())
+        model.compile(optimizer=make_optimizer(spec, steps, conf.epochs), **t.compile_args())
         if latest:
             initial_epoch = distribute.restore_checkpoint(model, latest[1])
         else:

@@ -70,9 +70,3 @@ def prepare_multi_worker(model, strategy, dataset) -> None:
 
     model.train_step = train_step
 
-
-def jit_compile(strategy) -> bool:
-    """Whether the train step is compiled by XLA: on one device, yes, CPU included (Keras' "auto"
-    leaves it off on CPU-only machines, but XLA fuses batch norm's separate ops and the activations
-    that follow each convolution; bench/train_profile.py measures it). With tf.distribute, no (as Keras)."""
-    return strategy is tensorflow().distribute.get_strategy()
