@@ -44,6 +44,10 @@ LEVERS = {
     "autoweighting": "cost_function_config { enable_autoweighting: true\n" + "".join(
         f'  target_classes {{ name: "{c}" objectives {{ name: "cov" initial_weight: 1 weight_target: 1 }} '
         f'objectives {{ name: "bbox" initial_weight: 10 weight_target: 10 }} }}\n' for c in CLASSES) + "}\n",
+    # the same rule with equal targets: our coverage loss is on another scale than TAO's
+    "autoweighting_equal": "cost_function_config { enable_autoweighting: true\n" + "".join(
+        f'  target_classes {{ name: "{c}" objectives {{ name: "cov" initial_weight: 1 weight_target: 1 }} '
+        f'objectives {{ name: "bbox" initial_weight: 1 weight_target: 1 }} }}\n' for c in CLASSES) + "}\n",
     "giou": "cost_function_config { bbox_iou_weight: 2 }\n",
     # a coverage region half the box's width and height: only cells near the centre regress the box
     "cov_radius_0.5": "bbox_rasterizer_config {\n" + "".join(

@@ -106,8 +106,9 @@ def serve_lab(root: Path, home: Path, env: dict | None = None):
         log.close()
 
 
-@pytest.fixture(scope="module")
-def page(lab):
+@contextlib.contextmanager
+def lab_page(url: str | None = None, token: str | None = None):
+    """A Chromium page of 1440x900; given a lab's `url` and `token`, JupyterLab there with the TLT sidebar open."""
     if CHROMIUM is None:
         pytest.skip("Debian's chromium is not installed (make test installs it: apt-get install chromium)")
     from playwright.sync_api import sync_playwright
@@ -117,8 +118,17 @@ def page(lab):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1440, "height": 900})
         page.set_default_timeout(60_000)
+        if url:
+            page.goto(f"{url}/lab?reset&token={token}")
+            page.locator(SIDEBAR_TAB).click()
         yield page
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def page(lab):
+    with lab_page() as page:
+        yield page
 
 
 def test_sidebar_lists_the_model_and_the_experiment_and_acts_on_them(lab, page):

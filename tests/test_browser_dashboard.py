@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from lineage_fixtures import make_chain
-from test_browser import CHROMIUM, SHOTS, SIDEBAR_TAB, serve_lab
+from test_browser import SHOTS, lab_page, serve_lab
 
 
 @pytest.fixture(scope="module")
@@ -22,20 +22,9 @@ def chain_lab(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def sidebar(chain_lab):
-    if CHROMIUM is None:
-        pytest.skip("Debian's chromium is not installed (make test installs it: apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
     (url, token, _), _ = chain_lab
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1440, "height": 900})
-        page.set_default_timeout(60_000)
-        page.goto(f"{url}/lab?reset&token={token}")
-        page.locator(SIDEBAR_TAB).click()
+    with lab_page(url, token) as page:
         yield page, page.locator("[data-testid=jp-tlt-sidebar]")
-        browser.close()
 
 
 def test_sidebar_lineage_of_a_pruned_and_exported_model_shows_every_node(sidebar):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from test_browser import CHROMIUM, SHOTS, SIDEBAR_TAB, serve_lab
+from test_browser import SHOTS, lab_page, serve_lab
 from train_fixtures import detection_records, detection_spec
 
 IMAGES = 65  # more than one page of 60 thumbnails
@@ -37,20 +37,9 @@ def infer_lab(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def page(infer_lab):
-    if CHROMIUM is None:
-        pytest.skip("Debian's chromium is not installed (make test installs it: apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
     url, token, _ = infer_lab
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1440, "height": 900})
-        page.set_default_timeout(60_000)
-        page.goto(f"{url}/lab?reset&token={token}")
-        page.locator(SIDEBAR_TAB).click()
+    with lab_page(url, token) as page:
         yield page
-        browser.close()
 
 
 def test_sidebar_viewer_gallery_of_an_inference_run_pages_opens_large_and_navigates(infer_lab, page):
@@ -99,7 +88,7 @@ def test_sidebar_viewer_gallery_of_an_inference_run_pages_opens_large_and_naviga
     expect(large.locator("[data-testid=jp-tlt-gallery-position]")).to_have_text(f"{IMAGES - 1} of {IMAGES}")
     page.keyboard.press("Escape")
     expect(thumbs).to_have_count(IMAGES - 60)  # the grid is on the last image's page
-    expect(gallery.locator("[data-testid=jp-tlt-gallery-range]")).to_contain_text(f"page 2 of 2")
+    expect(gallery.locator("[data-testid=jp-tlt-gallery-range]")).to_contain_text("page 2 of 2")
     focused = page.evaluate("document.activeElement.dataset.path")
     assert focused.endswith(labels[IMAGES - 2].stem + ".jpg")  # the focus is back on the thumbnail it opened
     page.keyboard.press("Enter")

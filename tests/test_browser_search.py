@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from test_browser import CHROMIUM, SHOTS, SIDEBAR_TAB, serve_lab
+from test_browser import SHOTS, lab_page, serve_lab
 from test_tune import spec_text
 from train_fixtures import classification_folders
 
@@ -35,20 +35,9 @@ def search_lab(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def page(search_lab):
-    if CHROMIUM is None:
-        pytest.skip("Debian's chromium is not installed (make test installs it: apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
     url, token, _ = search_lab
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1440, "height": 900})
-        page.set_default_timeout(60_000)
-        page.goto(f"{url}/lab?reset&token={token}")
-        page.locator(SIDEBAR_TAB).click()
+    with lab_page(url, token) as page:
         yield page
-        browser.close()
 
 
 def test_sidebar_search_groups_the_trials_of_a_real_tune_and_compares_them(search_lab, page):
