@@ -8,7 +8,7 @@ one table row per variant, in the layout of `peer_yolo.py`'s table.
     python bench/peer_postprocessing.py [--work bench/results/peer_yolo] [--tuned tuned_spec.txt]
 
 `--tuned`: a spec whose `postprocessing_config` is used as one more variant (tune it on frames other
-than the test frames: `tlt tune_postprocessing ... --validation_tfrecords ...`).
+than the test frames: `tlt tune_postprocessing ... --validation_records ...`).
 """
 
 from __future__ import annotations
