@@ -151,7 +151,8 @@ def train(spec, results_dir, *, task: str | None = None, gpus: int = 1, devices=
                   precision=precision.policy)
     epoch_end = EpochEnd(exp, t, global_batch, conf.validation_period, conf.first_validation_epoch,
                          conf.checkpoint_interval, conf.epochs, chief, verbose, on_epoch)
-    callbacks = [*t.training_callbacks(), epoch_end, *callbacks, Progress(conf.epochs, steps, initial_epoch, progress and chief)]
+    callbacks = [*t.training_callbacks(), epoch_end, *callbacks,
+                 Progress(conf.epochs, steps, initial_epoch, progress and chief)]
     if chief:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(exp.tensorboard_dir),
                                                      write_graph=False, update_freq="epoch"))

@@ -22,6 +22,7 @@ from pathlib import Path
 from ..data.kitti import read_labels_lenient
 from ..errors import DataError
 from ..experiment_index import ExperimentNotFound, resolve_inside
+from ..tasks.detectnet_v2.predictions import IMAGES_DIR, LABELS_DIR
 
 DEFAULT_LIMIT = 60        # thumbnails per page
 MAX_LIMIT = 200
@@ -30,7 +31,6 @@ MAX_IMAGE_BYTES = 64 << 20
 THUMB_PX = 256            # the longer side of a thumbnail
 MAX_THUMB_CACHE = 32 << 20
 TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
-IMAGES_DIR, LABELS_DIR = "images", "labels"
 
 _LOCK = threading.Lock()
 _LISTINGS: dict[str, tuple[tuple, list[str]]] = {}

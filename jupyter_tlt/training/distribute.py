@@ -69,4 +69,3 @@ def prepare_multi_worker(model, strategy, dataset) -> None:
         return {k: tf.reshape(v, [1]) for k, v in step(data).items()}
 
     model.train_step = train_step
-

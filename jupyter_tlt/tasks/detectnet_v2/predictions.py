@@ -15,6 +15,8 @@ from ...data.kitti import KittiObject
 from ...metrics.kitti_results import result_line
 from ...progress import bar
 
+LABELS_DIR, IMAGES_DIR = "labels", "images"  # what `tlt infer` writes under its results folder
+
 
 def write_detections(model, spec, class_names, files, out, batch_size, progress, thresholds,
                      all_candidates) -> tuple[dict[str, int], list]:
@@ -42,12 +44,12 @@ def write_detections(model, spec, class_names, files, out, batch_size, progress,
                 shown = [o for o, k in zip(objects, keep) if k]
                 for o in shown:
                     counts[o.type] += 1
-                atomic.write_text(out / "labels" / f"{path.stem}.txt",
+                atomic.write_text(out / LABELS_DIR / f"{path.stem}.txt",
                                   "".join(result_line(o) + "\n" for o in (objects if all_candidates else shown)))
                 _draw(image, shown, class_names)
                 buffer = io.BytesIO()
                 image.save(buffer, format="JPEG", quality=90)
-                written.append(atomic.write_bytes(out / "images" / f"{path.stem}.jpg", buffer.getvalue()))
+                written.append(atomic.write_bytes(out / IMAGES_DIR / f"{path.stem}.jpg", buffer.getvalue()))
                 pbar.update(1)
     return counts, written
 

@@ -20,6 +20,7 @@ from ...spec import views
 from ...spec.defaults import DEFAULT_IOU, value
 from ...spec.protos import example_pb2
 from .postprocess import PostprocessConfig, postprocess
+from .predictions import IMAGES_DIR, LABELS_DIR
 from .rasterize import OUTPUT_BBOX, OUTPUT_COV, RasterizerConfig, with_targets
 
 # The training form's starting spec (`TrainPanel(task=...)`): small inputs, the synthetic data's paths.
@@ -190,7 +191,7 @@ class DetectionTask:
 
     def infer_outputs(self, out) -> list:
         """What `tlt infer` writes under `out` (refused when present, unless overwriting)."""
-        return [out / "labels", out / "images"]
+        return [out / LABELS_DIR, out / IMAGES_DIR]
 
     def write_predictions(self, model, files, out, batch_size: int, progress: bool, *, model_path,
                           confidence_threshold=None, all_candidates: bool = False):
